@@ -1,0 +1,1 @@
+"""Suara's contracts: subjects, event payloads and request-reply bodies. Data only."""

@@ -1,0 +1,100 @@
+"""Event payloads and the CloudEvents-shaped envelope they travel in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Generic, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from suara_contracts.subjects import Evt
+
+D = TypeVar("D", bound=BaseModel)
+
+
+class Envelope(BaseModel, Generic[D]):
+    """CloudEvents 1.0 structured mode; `id` doubles as the `Nats-Msg-Id` header."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: UUID
+    type: str = Field(description="the event subject, e.g. suara.evt.intake.submission.received.v1")
+    source: str = Field(description="the producing service, e.g. /suara/intake")
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: D
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+RiskLevel = Literal["normal", "high"]
+
+
+class SubmissionReceived(_Event):
+    """A worker's report was accepted by intake. Carries the report; never who sent it."""
+
+    submission_id: UUID
+    reference: str
+    organisation: str
+    form_version: str
+    language: str
+    risk: RiskLevel
+    risk_reasons: list[str]
+    received_on: date = Field(description="coarsened to the day: no time pattern is kept")
+    answers: dict[str, str | list[str]]
+
+
+class CaseOpened(_Event):
+    """Case-management opened a case for a submission."""
+
+    case_id: UUID
+    submission_id: UUID
+    reference: str
+    organisation: str
+    status: str
+    acknowledge_by: date
+
+
+class CaseStatusChanged(_Event):
+    """A case moved from one lifecycle state to another."""
+
+    case_id: UUID
+    submission_id: UUID
+    organisation: str
+    from_status: str
+    to_status: str
+
+
+class ReporterMessage(_Event):
+    """A handler wrote to the reporter; only the receipt-protected inbox may show it."""
+
+    message_id: UUID
+    case_id: UUID
+    submission_id: UUID
+    organisation: str
+    body: str
+
+
+class SessionProposed(_Event):
+    """A mediator proposed a mediation session for a case."""
+
+    session_id: UUID
+    case_id: UUID
+    organisation: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    mode: str
+
+
+EVENT_TYPES: dict[str, type[_Event]] = {
+    Evt.SUBMISSION_RECEIVED: SubmissionReceived,
+    Evt.CASE_OPENED: CaseOpened,
+    Evt.CASE_STATUS_CHANGED: CaseStatusChanged,
+    Evt.REPORTER_MESSAGE: ReporterMessage,
+    Evt.SESSION_PROPOSED: SessionProposed,
+}

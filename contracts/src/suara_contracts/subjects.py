@@ -1,0 +1,61 @@
+"""Every NATS subject Suara uses, spelled once.
+
+Subjects carry ids of nothing and names of no one: they name an operation or an event type only.
+A breaking change adds `.v2`; producers publish both until consumers have moved.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+EVENTS_STREAM: Final = "SUARA_EVENTS"
+EVENTS_SUBJECTS: Final = "suara.evt.>"
+DLQ_STREAM: Final = "SUARA_DLQ"
+DLQ_PREFIX: Final = "suara.dlq"
+
+
+class Rpc:
+    """Request-reply subjects, served by each service in queue group `q` (nats.micro)."""
+
+    INTAKE: Final = "suara.rpc.intake.v1"
+    INTAKE_SUBMIT: Final = f"{INTAKE}.submit"
+    INTAKE_STATUS: Final = f"{INTAKE}.status"
+    INTAKE_FORM: Final = f"{INTAKE}.form"
+    INTAKE_HEALTH: Final = f"{INTAKE}.health"
+
+    CASES: Final = "suara.rpc.cases.v1"
+    CASES_LIST: Final = f"{CASES}.list"
+    CASES_GET: Final = f"{CASES}.get"
+    CASES_ACKNOWLEDGE: Final = f"{CASES}.acknowledge"
+    CASES_HEALTH: Final = f"{CASES}.health"
+
+    MEDIATION: Final = "suara.rpc.mediation.v1"
+    MEDIATION_PROPOSE: Final = f"{MEDIATION}.propose"
+    MEDIATION_HEALTH: Final = f"{MEDIATION}.health"
+
+    NOTIFICATION: Final = "suara.rpc.notification.v1"
+    NOTIFICATION_INBOX: Final = f"{NOTIFICATION}.inbox"
+    NOTIFICATION_HEALTH: Final = f"{NOTIFICATION}.health"
+
+
+HEALTH_SUBJECTS: Final = {
+    "intake": Rpc.INTAKE_HEALTH,
+    "case-management": Rpc.CASES_HEALTH,
+    "mediation-scheduling": Rpc.MEDIATION_HEALTH,
+    "notification": Rpc.NOTIFICATION_HEALTH,
+}
+
+
+class Evt:
+    """JetStream event subjects: `suara.evt.<producer>.<entity>.<fact>.v<N>`."""
+
+    SUBMISSION_RECEIVED: Final = "suara.evt.intake.submission.received.v1"
+    CASE_OPENED: Final = "suara.evt.cases.case.opened.v1"
+    CASE_STATUS_CHANGED: Final = "suara.evt.cases.case.status-changed.v1"
+    REPORTER_MESSAGE: Final = "suara.evt.cases.reporter-message.v1"
+    SESSION_PROPOSED: Final = "suara.evt.mediation.session.proposed.v1"
+
+
+def dlq_subject(consumer: str) -> str:
+    """Where the poison events of one durable consumer are parked."""
+    return f"{DLQ_PREFIX}.{consumer}"

@@ -1,0 +1,45 @@
+"""Intake's tables: submissions (with the receipt's salted hash, never the receipt)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field
+
+from suara_kit.db import UTCDateTime, service_base
+from suara_kit.outbox import InboxRow, OutboxRow
+
+Base = service_base()
+
+
+class Submission(Base, table=True):
+    """One anonymous report. No address, device, agent or exact time is kept."""
+
+    __tablename__ = "submission"
+
+    id: UUID = Field(primary_key=True)
+    reference: str = Field(unique=True, max_length=16)
+    organisation: str = Field(max_length=64, index=True)
+    form_version: str = Field(max_length=40)
+    language: str = Field(max_length=16)
+    answers: dict = Field(sa_column=Column(JSON, nullable=False))
+    risk: str = Field(max_length=10)
+    risk_reasons: list = Field(sa_column=Column(JSON, nullable=False))
+    received_on: date
+    status: str = Field(default="received", max_length=32)
+    status_changed_on: date
+    case_id: UUID | None = None
+    receipt_salt: bytes = Field(max_length=16)
+    receipt_hash: bytes = Field(max_length=32)
+    failed_attempts: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Outbox(OutboxRow, Base, table=True):
+    pass
+
+
+class Inbox(InboxRow, Base, table=True):
+    pass

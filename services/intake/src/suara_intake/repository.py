@@ -1,0 +1,26 @@
+"""Every query intake makes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from suara_intake.models import Submission
+
+
+async def by_reference(session: AsyncSession, reference: str) -> Submission | None:
+    """The submission with this public reference."""
+    result = await session.exec(select(Submission).where(Submission.reference == reference))
+    return result.first()
+
+
+async def reference_taken(session: AsyncSession, reference: str) -> bool:
+    """Whether a reference is already in use."""
+    return await by_reference(session, reference) is not None
+
+
+async def by_id(session: AsyncSession, submission_id: UUID) -> Submission | None:
+    """The submission with this id."""
+    return await session.get(Submission, submission_id)

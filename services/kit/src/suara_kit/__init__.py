@@ -1,0 +1,1 @@
+"""Plumbing shared by Suara's services: settings, database, outbox/inbox, NATS, tokens, telemetry."""

@@ -1,0 +1,219 @@
+"""NATS: connection, JetStream streams, request-reply endpoints and calls, durable consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+from nats.micro.request import Request
+from opentelemetry.trace import SpanKind
+from pydantic import BaseModel, ValidationError
+
+from suara_contracts.subjects import (
+    DLQ_PREFIX,
+    DLQ_STREAM,
+    EVENTS_STREAM,
+    EVENTS_SUBJECTS,
+    dlq_subject,
+)
+from suara_kit import telemetry
+from suara_kit.errors import SuaraError, Unavailable, ValidationFailed, error_from_problem
+
+log = logging.getLogger(__name__)
+
+ReqT = TypeVar("ReqT", bound=BaseModel)
+RepT = TypeVar("RepT", bound=BaseModel)
+
+
+async def connect(url: str, name: str) -> Client:
+    """Connect with endless reconnects: a service outlives a NATS restart."""
+    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                              connect_timeout=5, allow_reconnect=True)
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create (or update) the event and dead-letter streams; safe to call from every replica."""
+    configs = [
+        StreamConfig(name=EVENTS_STREAM, subjects=[EVENTS_SUBJECTS], storage=StorageType.FILE,
+                     num_replicas=replicas, duplicate_window=15 * 60),
+        StreamConfig(name=DLQ_STREAM, subjects=[f"{DLQ_PREFIX}.>"], storage=StorageType.FILE,
+                     num_replicas=replicas, duplicate_window=15 * 60),
+    ]
+    for config in configs:
+        try:
+            await js.stream_info(config.name)
+            await js.update_stream(config)
+        except NotFoundError:
+            await js.add_stream(config)
+
+
+# request-reply, served side
+def validation_problem(exc: ValidationError) -> ValidationFailed:
+    """A 422 naming each bad field, without echoing the input (it may be a worker's words)."""
+    errors = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+              for e in exc.errors(include_input=False, include_url=False)]
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    return ValidationFailed(f"{first['field']}: {first['message']}", errors=errors)
+
+
+def endpoint(request_model: type[ReqT],
+             handler: Callable[[ReqT], Awaitable[BaseModel]]) -> Callable[[Request], Awaitable[None]]:
+    """Wrap a typed handler as a nats.micro endpoint that answers errors as problem bodies."""
+
+    async def serve(req: Request) -> None:
+        with telemetry.consumer_span(req.subject, req.headers, kind=SpanKind.SERVER):
+            try:
+                reply = await handler(request_model.model_validate_json(req.data))
+            except ValidationError as exc:
+                await _respond_problem(req, validation_problem(exc))
+            except SuaraError as exc:
+                await _respond_problem(req, exc)
+            except Exception as exc:
+                log.exception("endpoint %s failed: %s", req.subject, type(exc).__name__)
+                await _respond_problem(req, SuaraError("The service failed; nothing was lost."))
+            else:
+                await req.respond(reply.model_dump_json().encode())
+
+    return serve
+
+
+async def _respond_problem(req: Request, exc: SuaraError) -> None:
+    await req.respond_error(str(exc.status), exc.title, json.dumps(exc.problem()).encode())
+
+
+# request-reply, calling side
+async def call(nc: Client, subject: str, request: BaseModel, reply_model: type[RepT],
+               timeout: float = 10.0) -> RepT:
+    """Ask a service; its problem replies come back as typed `SuaraError`s."""
+    with telemetry.producer_span(subject):
+        headers = telemetry.inject({})
+        try:
+            msg = await nc.request(subject, request.model_dump_json().encode(),
+                                   timeout=timeout, headers=headers)
+        except NoRespondersError:
+            raise Unavailable(f"No service answers {subject.rsplit('.', 1)[0]}; "
+                              "try again shortly.") from None
+        except NatsTimeout:
+            raise Unavailable(f"{subject} did not answer within {timeout:g} s.") from None
+    if msg.headers and msg.headers.get("Nats-Service-Error-Code"):
+        try:
+            raise error_from_problem(json.loads(msg.data))
+        except (ValueError, TypeError):
+            raise SuaraError(msg.headers.get("Nats-Service-Error", "service error")) from None
+    return reply_model.model_validate_json(msg.data)
+
+
+# durable consumers
+EventHandler = Callable[[Msg], Awaitable[None]]
+
+
+@dataclass
+class ConsumerSpec:
+    """One durable pull consumer: a name, the event subject it follows, what it does."""
+
+    durable: str
+    subject: str
+    handle: EventHandler
+    max_attempts: int = 5
+    backoff: Sequence[float] = field(default_factory=lambda: (1.0, 5.0, 30.0, 120.0))
+
+
+class PermanentFailure(Exception):
+    """An event that no retry can fix: dead-letter it at once."""
+
+
+class DurableConsumer:
+    """Fetch loop for one durable pull consumer, with bounded redelivery and a dead-letter stream."""
+
+    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, batch: int = 50) -> None:
+        self.js, self.spec, self.batch = js, spec, batch
+        self._stopping = False
+
+    async def ensure(self) -> None:
+        """Create the durable consumer if it does not exist."""
+        config = ConsumerConfig(
+            durable_name=self.spec.durable, filter_subject=self.spec.subject,
+            ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30, max_deliver=self.spec.max_attempts + 1, max_ack_pending=1000,
+        )
+        await self.js.add_consumer(EVENTS_STREAM, config)
+
+    async def run(self) -> None:
+        """Fetch and handle until stopped; re-bind after errors (nats.py #504)."""
+        while not self._stopping:
+            try:
+                await self.ensure()
+                sub = await self.js.pull_subscribe_bind(self.spec.durable, stream=EVENTS_STREAM)
+                await self._loop(sub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s re-binding after %s", self.spec.durable,
+                            type(exc).__name__)
+                await asyncio.sleep(1)
+
+    def stop(self) -> None:
+        """Return from `run` after the current fetch."""
+        self._stopping = True
+
+    async def _loop(self, sub: JetStreamContext.PullSubscription) -> None:
+        while not self._stopping:
+            try:
+                msgs = await sub.fetch(self.batch, timeout=1, heartbeat=0.25)
+            except NatsTimeout:
+                continue
+            for msg in msgs:
+                await self.handle(msg)
+
+    async def handle(self, msg: Msg) -> None:
+        """Handle one delivery: ack on success, delayed nak on failure, dead-letter when spent."""
+        delivered = msg.metadata.num_delivered
+        if delivered > self.spec.max_attempts:
+            await self._dead_letter(msg, "MaxDeliveries")
+            return
+        headers = msg.headers or {}
+        with telemetry.consumer_span(msg.subject, headers, headers.get("Nats-Msg-Id"),
+                                     self.spec.durable):
+            try:
+                await self.spec.handle(msg)
+            except PermanentFailure as exc:
+                await self._dead_letter(msg, str(exc) or "PermanentFailure")
+                return
+            except Exception as exc:
+                log.warning("consumer %s: event %s failed (%s), delivery %d",
+                            self.spec.durable, headers.get("Nats-Msg-Id"),
+                            type(exc).__name__, delivered)
+                if delivered >= self.spec.max_attempts:
+                    await self._dead_letter(msg, type(exc).__name__)
+                else:
+                    delay = self.spec.backoff[min(delivered, len(self.spec.backoff)) - 1]
+                    await msg.nak(delay=delay)
+                return
+        await msg.ack()
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+        headers = msg.headers or {}
+        event_id = headers.get("Nats-Msg-Id", "unknown")
+        dlq_headers = {"Nats-Msg-Id": f"{event_id}:{self.spec.durable}",
+                       "Suara-Original-Subject": msg.subject, "Suara-Consumer": self.spec.durable,
+                       "Suara-Reason": reason[:100]}
+        await self.js.publish(dlq_subject(self.spec.durable), msg.data, headers=dlq_headers)
+        log.error("consumer %s: event %s dead-lettered (%s)", self.spec.durable, event_id, reason)
+        await msg.term()
+
+
+def decode_headers(headers: dict[str, Any] | None) -> dict[str, str]:
+    """Headers as a plain dict of strings."""
+    return {str(k): str(v) for k, v in (headers or {}).items()}

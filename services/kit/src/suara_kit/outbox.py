@@ -1,0 +1,136 @@
+"""Transactional outbox and inbox: a state change and its event commit together; consumers
+record each handled event id so redelivery does nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from nats.js import JetStreamContext
+from pydantic import BaseModel
+from sqlalchemy import Column, Index, Text, delete, select
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from suara_contracts.events import Envelope
+from suara_kit import telemetry
+from suara_kit.clock import utcnow
+from suara_kit.db import Database, UTCDateTime
+from suara_kit.ids import uuid7
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRow(SQLModel):
+    """Mixin: declare `class Outbox(OutboxRow, Base, table=True)` in each service."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
+
+    id: UUID = Field(primary_key=True)
+    subject: str = Field(max_length=200)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    traceparent: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class InboxRow(SQLModel):
+    """Mixin: declare `class Inbox(InboxRow, Base, table=True)`; (event, consumer) is unique."""
+
+    __tablename__ = "inbox"
+
+    event_id: UUID = Field(primary_key=True)
+    consumer: str = Field(primary_key=True, max_length=100)
+    handled_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def add_event(session: AsyncSession, outbox: type[OutboxRow], subject: str,
+              data: BaseModel, source: str) -> UUID:
+    """Stage an event in the caller's transaction; the relay publishes it after commit."""
+    event_id = uuid7()
+    now = utcnow()
+    envelope = Envelope[type(data)](id=event_id, type=subject, source=source, time=now, data=data)
+    session.add(outbox(id=event_id, subject=subject, payload=envelope.model_dump_json(),
+                       traceparent=telemetry.current_traceparent(), created_at=now))
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = event id."""
+
+    def __init__(self, db: Database, outbox: type[OutboxRow], js: JetStreamContext, *,
+                 batch: int = 200, poll_interval: float = 1.0,
+                 retention: timedelta = timedelta(days=1)) -> None:
+        self.db, self.outbox, self.js = db, outbox, js
+        self.batch, self.poll_interval, self.retention = batch, poll_interval, retention
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Ask the relay to look for new rows now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Loop until stopped: publish pending rows, then wait for a wake-up or the poll."""
+        while not self._stopping:
+            try:
+                while await self.publish_pending():
+                    pass
+                await self._purge()
+            except Exception as exc:  # keep relaying after DB or NATS hiccups
+                log.warning("outbox relay pass failed: %s", type(exc).__name__)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def stop(self) -> None:
+        """Make `run` return after its current pass."""
+        self._stopping = True
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch; return how many rows were published."""
+        row_cls = self.outbox
+        async with self.db.transaction() as session:
+            stmt = (select(row_cls).where(row_cls.published_at.is_(None))  # type: ignore[union-attr]
+                    .order_by(row_cls.id).limit(self.batch).with_for_update(skip_locked=True))
+            rows = list((await session.execute(stmt)).scalars())
+            if not rows:
+                return 0
+            results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
+            now, done = utcnow(), 0
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, BaseException):
+                    row.attempts += 1
+                    row.last_error = type(result).__name__
+                else:
+                    row.published_at, done = now, done + 1
+            if done == 0:
+                log.warning("outbox relay: %d rows could not be published", len(rows))
+            return done
+
+    async def _publish(self, row: OutboxRow) -> None:
+        parent = telemetry.extract({"traceparent": row.traceparent} if row.traceparent else None)
+        with telemetry.producer_span(row.subject, str(row.id), parent=parent):
+            headers = telemetry.inject({"Nats-Msg-Id": str(row.id)})
+            await self.js.publish(row.subject, row.payload.encode(), headers=headers, timeout=5)
+
+    async def _purge(self) -> None:
+        cutoff = utcnow() - self.retention
+        async with self.db.transaction() as session:
+            await session.execute(delete(self.outbox).where(
+                self.outbox.published_at < cutoff))  # type: ignore[operator]
+
+
+def parse_payload(raw: bytes) -> tuple[UUID, dict]:
+    """The event id and data of an envelope, without trusting anything else in it."""
+    body = json.loads(raw)
+    return UUID(body["id"]), body["data"]

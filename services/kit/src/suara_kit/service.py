@@ -1,0 +1,170 @@
+"""One call wires a service: settings, logging, tracing, database and migrations, NATS
+endpoints, the outbox relay and durable consumers. Each service's entry point stays short."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+from uuid import UUID
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.micro import add_service
+from nats.micro.service import Service
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from suara_contracts.rpc import Health
+from suara_kit import migrate, telemetry
+from suara_kit.clock import utcnow
+from suara_kit.db import Database
+from suara_kit.logs import configure_logging
+from suara_kit.messaging import (
+    ConsumerSpec,
+    DurableConsumer,
+    PermanentFailure,
+    connect,
+    endpoint,
+    ensure_streams,
+)
+from suara_kit.outbox import InboxRow, OutboxRelay, OutboxRow, add_event, parse_payload
+from suara_kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+D = TypeVar("D", bound=BaseModel)
+Req = TypeVar("Req", bound=BaseModel)
+
+
+class ServiceApp:
+    """A running Suara service. Register endpoints and consumers, then `start()` or `run()`."""
+
+    def __init__(self, name: str, settings: ServiceSettings, *, migrations: Path,
+                 outbox: type[OutboxRow], inbox: type[InboxRow], rpc_prefix: str) -> None:
+        self.name, self.settings = name, settings
+        self.migrations, self.outbox_model, self.inbox_model = migrations, outbox, inbox
+        self.rpc_prefix = rpc_prefix
+        self.source = f"/suara/{name}"
+        self.db = Database(settings.resolved_database_url())
+        self._endpoints: dict[str, Callable[[object], Awaitable[None]]] = {}
+        self._consumer_specs: list[ConsumerSpec] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._consumers: list[DurableConsumer] = []
+        self.nc: Client | None = None
+        self.relay: OutboxRelay | None = None
+        self._micro: Service | None = None
+        self.rpc(f"{rpc_prefix}.health", BaseModel, self._health)
+
+    # registration
+    def rpc(self, subject: str, model: type[Req],
+            handler: Callable[[Req], Awaitable[BaseModel]]) -> None:
+        """Serve `subject` (under this service's versioned prefix) with a typed handler."""
+        if not subject.startswith(self.rpc_prefix + "."):
+            raise ValueError(f"{subject} is outside {self.rpc_prefix}")
+        self._endpoints[subject] = endpoint(model, handler)  # type: ignore[assignment]
+
+    def on_event(self, subject: str, model: type[D], durable: str,
+                 handler: Callable[[AsyncSession, UUID, D], Awaitable[None]]) -> None:
+        """Consume `subject` durably; `handler` runs once per event id, in one transaction."""
+        self._consumer_specs.append(
+            ConsumerSpec(durable=durable, subject=subject,
+                         handle=self._idempotent(durable, model, handler)))
+
+    # transactions and events
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work; committed events are handed to the relay right after commit."""
+        async with self.db.transaction() as session:
+            yield session
+        if self.relay:
+            self.relay.wake()
+
+    def emit(self, session: AsyncSession, subject: str, data: BaseModel) -> UUID:
+        """Stage an event in the open transaction (outbox)."""
+        return add_event(session, self.outbox_model, subject, data, self.source)
+
+    def _idempotent(self, durable: str, model: type[D],
+                    handler: Callable[[AsyncSession, UUID, D], Awaitable[None]]
+                    ) -> Callable[[Msg], Awaitable[None]]:
+        inbox = self.inbox_model
+
+        async def handle(msg: Msg) -> None:
+            try:
+                event_id, raw = parse_payload(msg.data)
+                data = model.model_validate(raw)
+            except (ValueError, KeyError, TypeError, ValidationError) as exc:
+                raise PermanentFailure(f"unreadable event: {type(exc).__name__}") from None
+            try:
+                async with self.transaction() as session:
+                    if await session.get(inbox, (event_id, durable)) is not None:
+                        return
+                    session.add(inbox(event_id=event_id, consumer=durable, handled_at=utcnow()))
+                    await handler(session, event_id, data)
+            except IntegrityError:
+                async with self.db.transaction() as session:
+                    if await session.get(inbox, (event_id, durable)) is None:
+                        raise
+        return handle
+
+    async def _health(self, _: BaseModel) -> Health:
+        await self.db.ping()
+        return Health(service=self.name, database="ok")
+
+    # lifecycle
+    async def start(self) -> None:
+        """Migrate, connect, serve endpoints, start the relay and the consumers."""
+        telemetry.setup_tracing(self.name, self.settings.otlp_endpoint)
+        await migrate.upgrade_async(self.migrations, self.db.url)
+        self.nc = await connect(self.settings.nats_url, self.name)
+        js = self.nc.jetstream()
+        await ensure_streams(js, self.settings.nats_replicas)
+        self.relay = OutboxRelay(self.db, self.outbox_model, js)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        for spec in self._consumer_specs:
+            consumer = DurableConsumer(js, spec)
+            await consumer.ensure()
+            self._consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(consumer.run(), name=spec.durable))
+        self._micro = await add_service(self.nc, name=self.name.replace("-", "_"),
+                                        version="1.0.0", description=f"Suara {self.name}")
+        for subject, handler in self._endpoints.items():
+            await self._micro.add_endpoint(name=subject.replace(".", "_"), subject=subject,
+                                           handler=handler, queue_group="q")
+        log.info("%s ready: %d endpoints, %d consumers", self.name, len(self._endpoints),
+                 len(self._consumers))
+
+    async def stop(self) -> None:
+        """Stop serving, finish in-flight work, close connections."""
+        if self._micro:
+            await self._micro.stop()
+        if self.relay:
+            self.relay.stop()
+        for consumer in self._consumers:
+            consumer.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.nc:
+            await self.nc.close()
+        await self.db.dispose()
+
+    def run(self) -> None:
+        """Run until SIGINT or SIGTERM (the `python -m suara_<service>` entry point)."""
+        configure_logging(self.name, self.settings.log_level)
+
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await self.start()
+            await stop.wait()
+            await self.stop()
+
+        asyncio.run(main())

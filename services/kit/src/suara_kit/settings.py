@@ -1,0 +1,50 @@
+"""The settings base every service extends; nothing else in Suara reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+def _shared(name: str) -> AliasChoices:
+    return AliasChoices(f"SUARA_{name}")
+
+
+class ServiceSettings(BaseSettings):
+    """Shared settings; subclasses set `env_prefix` (e.g. SUARA_INTAKE_) for their own fields."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    env: Environment = Field(default="development", validation_alias=_shared("ENV"))
+    nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_shared("NATS_URL"))
+    nats_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("NATS_REPLICAS"))
+    var_dir: Path = Field(default=Path("var"), validation_alias=_shared("VAR_DIR"))
+    otlp_endpoint: str | None = Field(default=None, validation_alias=_shared("OTLP_ENDPOINT"))
+    log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
+    database_url: str | None = None
+
+    service_name: str = "suara"
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or a SQLite file under var/ named after the service."""
+        if self.database_url:
+            return self.database_url
+        path = (self.var_dir / "db" / f"{self.service_name}.sqlite").resolve()
+        return f"sqlite+aiosqlite:///{path}"
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> ServiceSettings:
+        if self.env == "production":
+            for name, value in self.insecure_defaults().items():
+                if value:
+                    raise ValueError(f"{name} still has its development default; set it")
+        return self
+
+    def insecure_defaults(self) -> dict[str, bool]:
+        """Names of secrets that still hold development defaults (refused in production)."""
+        return {}
