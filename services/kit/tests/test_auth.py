@@ -14,7 +14,6 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-
 from suara_kit.auth import Principal, TokenValidator
 from suara_kit.errors import InvalidToken, Unavailable
 
@@ -128,7 +127,9 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def hand_built(header: dict[str, Any], payload: dict[str, Any], signer: Callable[[bytes], bytes]) -> str:
+def hand_built(
+    header: dict[str, Any], payload: dict[str, Any], signer: Callable[[bytes], bytes]
+) -> str:
     """A compact JWS assembled by hand, bypassing any library checks."""
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
     return f"{signing_input}.{b64(signer(signing_input.encode()))}"
@@ -350,6 +351,17 @@ async def test_no_keys_ever_is_unavailable(
     assert info.value.status == 503
     issuer.outage = None
     assert (await validator.validate(sign(key1, claims(clock)))).subject
+
+
+async def test_empty_key_set_does_not_replace_good_keys(
+    validator: TokenValidator, key1: RSAKey, clock: Clock, issuer: FakeIssuer
+) -> None:
+    token = sign(key1, claims(clock, exp=int(clock()) + 7200))
+    await validator.validate(token)
+    issuer.keys = []
+    clock.advance(601)
+    assert (await validator.validate(token)).subject
+    assert issuer.jwks_fetches == 2
 
 
 async def test_explicit_jwks_url_skips_discovery(

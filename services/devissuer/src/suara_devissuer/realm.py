@@ -172,7 +172,8 @@ def parse_user(raw: dict[str, Any]) -> User:
 
 def parse_realm(data: dict[str, Any]) -> Realm:
     """Build a realm from a parsed Keycloak realm export."""
-    roles = [Role(r["name"], r.get("description", "")) for r in data.get("roles", {}).get("realm", [])]
+    raw_roles = (data.get("roles") or {}).get("realm") or []
+    roles = [Role(r["name"], r.get("description", "")) for r in raw_roles]
     groups = parse_groups(data.get("groups") or [])
     clients = [parse_client(c) for c in data.get("clients") or []]
     users = [parse_user(u) for u in data.get("users") or []]

@@ -124,6 +124,8 @@ def import_jwks(document: object) -> dict[str, Key]:
             keys[entry["kid"]] = JWKRegistry.import_key(entry)
         except (JoseError, ValueError, TypeError):
             log.warning("ignoring an unusable key in the JWKS (kid=%s)", entry["kid"])
+    if not keys:
+        raise ValueError("JWKS document has no usable signing keys")
     return keys
 
 

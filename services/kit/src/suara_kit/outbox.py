@@ -11,11 +11,11 @@ from uuid import UUID
 
 from nats.js import JetStreamContext
 from pydantic import BaseModel
-from sqlalchemy import Column, Index, Text, delete, select
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Text, delete
+from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-
 from suara_contracts.events import Envelope
+
 from suara_kit import telemetry
 from suara_kit.clock import utcnow
 from suara_kit.db import Database, UTCDateTime
@@ -28,14 +28,13 @@ class OutboxRow(SQLModel):
     """Mixin: declare `class Outbox(OutboxRow, Base, table=True)` in each service."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unpublished", "published_at", "id"),)
 
     id: UUID = Field(primary_key=True)
     subject: str = Field(max_length=200)
-    payload: str = Field(sa_column=Column(Text, nullable=False))
+    payload: str = Field(sa_type=Text)
     traceparent: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
-    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=200)
 
@@ -102,7 +101,7 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             stmt = (select(row_cls).where(row_cls.published_at.is_(None))  # type: ignore[union-attr]
                     .order_by(row_cls.id).limit(self.batch).with_for_update(skip_locked=True))
-            rows = list((await session.execute(stmt)).scalars())
+            rows = list(await session.exec(stmt))
             if not rows:
                 return 0
             results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
@@ -126,7 +125,7 @@ class OutboxRelay:
     async def _purge(self) -> None:
         cutoff = utcnow() - self.retention
         async with self.db.transaction() as session:
-            await session.execute(delete(self.outbox).where(
+            await session.exec(delete(self.outbox).where(
                 self.outbox.published_at < cutoff))  # type: ignore[operator]
 
 

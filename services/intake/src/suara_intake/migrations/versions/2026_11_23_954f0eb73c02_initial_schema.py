@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2f667380d17c
+Revision ID: 954f0eb73c02
 Revises: 
-Create Date: 2026-11-23 21:32:53.317590
+Create Date: 2026-11-23 21:39:05.444215
 """
 from collections.abc import Sequence
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import suara_kit.db
 
-revision: str = '2f667380d17c'
+revision: str = '954f0eb73c02'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_unpublished', ['published_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_published_at'), ['published_at'], unique=False)
 
     op.create_table('submission',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -73,7 +73,7 @@ def downgrade() -> None:
 
     op.drop_table('submission')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_unpublished')
+        batch_op.drop_index(batch_op.f('ix_outbox_published_at'))
 
     op.drop_table('outbox')
     op.drop_table('inbox')

@@ -1,0 +1,125 @@
+"""The public API under /api/v1: reporters (anonymous), case handlers and mediators (tokens)."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from suara_contracts.rpc import (
+    AcknowledgeCase,
+    CaseDetail,
+    CaseList,
+    CaseListQuery,
+    CaseQuery,
+    CaseSummary,
+    FormDefinition,
+    FormQuery,
+    Health,
+    Inbox,
+    InboxQuery,
+    ProposeSession,
+    ReportStatus,
+    SessionView,
+    StatusQuery,
+    SubmitReceipt,
+    SubmitReport,
+)
+from suara_contracts.subjects import HEALTH_SUBJECTS
+from suara_contracts.subjects import Rpc as S
+from suara_gateway.deps import HandlerDep, MediatorDep, Rpc, RpcDep
+from suara_gateway.schemas import (
+    Acknowledgement,
+    Readiness,
+    ReporterView,
+    ReportLookup,
+    SessionProposal,
+)
+from suara_kit.errors import SuaraError
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/form", tags=["reporter"])
+async def get_form(rpc: RpcDep, language: str = "en") -> FormDefinition:
+    """The current intake form."""
+    return await rpc(S.INTAKE_FORM, FormQuery(language=language), FormDefinition)
+
+
+@router.post("/reports", status_code=status.HTTP_201_CREATED, tags=["reporter"])
+async def submit_report(report: SubmitReport, rpc: RpcDep) -> SubmitReceipt:
+    """Submit a grievance anonymously. Keep the receipt: it is shown once and cannot be
+    recovered."""
+    return await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
+
+
+async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:
+    """Status and inbox for a reference and receipt (intake checks the receipt first)."""
+    found = await rpc(S.INTAKE_STATUS, StatusQuery(reference=reference, receipt=receipt),
+                      ReportStatus)
+    inbox = await rpc(S.NOTIFICATION_INBOX, InboxQuery(submission_id=found.submission_id), Inbox)
+    return ReporterView(reference=found.reference, status=found.status,
+                        received_on=found.received_on, messages=inbox.messages)
+
+
+@router.post("/reports/lookup", tags=["reporter"])
+async def lookup_report(body: ReportLookup, rpc: RpcDep) -> ReporterView:
+    """A reporter's follow-up: the status of their report and messages from the handler."""
+    return await reporter_view(rpc, body.reference, body.receipt)
+
+
+@router.get("/cases", tags=["case handler"])
+async def list_cases(actor: HandlerDep, rpc: RpcDep) -> CaseList:
+    """Your organisation's cases, highest risk and nearest deadline first."""
+    return await rpc(S.CASES_LIST, CaseListQuery(actor=actor), CaseList)
+
+
+@router.get("/cases/{case_id}", tags=["case handler"])
+async def get_case(case_id: UUID, actor: HandlerDep, rpc: RpcDep) -> CaseDetail:
+    """One case with the report's answers (the read is audited)."""
+    return await rpc(S.CASES_GET, CaseQuery(actor=actor, case_id=case_id), CaseDetail)
+
+
+@router.post("/cases/{case_id}/acknowledge", tags=["case handler"])
+async def acknowledge_case(case_id: UUID, body: Acknowledgement, actor: HandlerDep,
+                           rpc: RpcDep) -> CaseSummary:
+    """Acknowledge a received case and tell the reporter, through their inbox."""
+    command = AcknowledgeCase(actor=actor, case_id=case_id, message=body.message)
+    return await rpc(S.CASES_ACKNOWLEDGE, command, CaseSummary)
+
+
+@router.post("/cases/{case_id}/sessions", status_code=status.HTTP_201_CREATED, tags=["mediator"])
+async def propose_session(case_id: UUID, body: SessionProposal, actor: MediatorDep,
+                          rpc: RpcDep) -> SessionView:
+    """Propose a mediation session for a case."""
+    command = ProposeSession(actor=actor, case_id=case_id, **body.model_dump())
+    return await rpc(S.MEDIATION_PROPOSE, command, SessionView)
+
+
+health_router = APIRouter()
+
+
+@health_router.get("/healthz", tags=["operations"])
+async def healthz() -> dict[str, str]:
+    """The gateway process is alive."""
+    return {"status": "ok"}
+
+
+@health_router.get("/readyz", tags=["operations"], responses={503: {"model": Readiness}})
+async def readyz(rpc: RpcDep, response: Response) -> Readiness:
+    """Every service answers over NATS and reaches its database."""
+
+    async def probe(subject: str) -> str:
+        try:
+            await asyncio.wait_for(rpc(subject, FormQuery(), Health), 3)
+        except (SuaraError, TimeoutError) as exc:
+            return f"unavailable: {type(exc).__name__}"
+        return "ok"
+
+    names = list(HEALTH_SUBJECTS)
+    results = await asyncio.gather(*(probe(HEALTH_SUBJECTS[n]) for n in names))
+    services = dict(zip(names, results, strict=True))
+    ready = all(r == "ok" for r in results)
+    response.status_code = 200 if ready else 503
+    return Readiness(status="ready" if ready else "not ready", services=services)

@@ -1,0 +1,56 @@
+"""The gateway: the only process that listens on the network."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from suara_gateway import api, pages, problems
+from suara_gateway.anonymity import AnonymityMiddleware
+from suara_gateway.deps import Rpc
+from suara_gateway.edge import EdgeMiddleware
+from suara_gateway.settings import GatewaySettings
+from suara_kit import telemetry
+from suara_kit.auth import TokenValidator
+from suara_kit.messaging import connect
+
+DESCRIPTION = """Suara lets a migrant worker report a grievance without giving a name, and lets
+civil-society organisations handle it as a case. Reporters need no account: they keep a
+reference and a secret receipt. Staff and partner systems use OAuth2 bearer tokens."""
+
+
+def create_app(settings: GatewaySettings | None = None,
+               validator: TokenValidator | None = None) -> FastAPI:
+    """Build the gateway; NATS is connected in the lifespan."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        telemetry.setup_tracing("gateway", settings.otlp_endpoint)
+        nc = await connect(settings.nats_url, "gateway")
+        app.state.rpc = Rpc(nc, settings.rpc_timeout)
+        app.state.validator = validator or TokenValidator(
+            issuer=settings.oidc_issuer, audience=settings.oidc_audience,
+            jwks_url=settings.oidc_jwks_url)
+        try:
+            yield
+        finally:
+            await nc.close()
+            if validator is None:
+                await app.state.validator.aclose()
+
+    app = FastAPI(title="Suara API", version="1.0.0", description=DESCRIPTION,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
+                  lifespan=lifespan)
+    problems.install(app)
+    app.include_router(api.router)
+    app.include_router(api.health_router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(EdgeMiddleware)
+    app.add_middleware(AnonymityMiddleware)  # outermost: nothing below sees identifying data
+    return app

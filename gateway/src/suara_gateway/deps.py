@@ -1,0 +1,59 @@
+"""Request dependencies: the NATS connection and the verified caller."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from nats.aio.client import Client
+from pydantic import BaseModel
+
+from suara_contracts.rpc import Actor
+from suara_kit.auth import Principal, TokenValidator
+from suara_kit.errors import Forbidden, Unauthorized
+from suara_kit.messaging import call
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class Rpc:
+    """Calls services over NATS request-reply with the configured timeout."""
+
+    def __init__(self, nc: Client, timeout: float) -> None:
+        self.nc, self.timeout = nc, timeout
+
+    async def __call__(self, subject: str, request: BaseModel, reply: type[R]) -> R:
+        return await call(self.nc, subject, request, reply, timeout=self.timeout)
+
+
+def get_rpc(request: Request) -> Rpc:
+    """The gateway's RPC client."""
+    return request.app.state.rpc  # type: ignore[no-any-return]
+
+
+async def get_principal(request: Request) -> Principal:
+    """The caller, from a valid bearer token; 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send an access token: 'Authorization: Bearer <token>'.")
+    validator: TokenValidator = request.app.state.validator
+    return await validator.validate(token.strip())
+
+
+def require_role(role: str) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits only callers holding `role` (403 otherwise)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Actor:
+        if role not in principal.roles:
+            raise Forbidden(f"This needs the '{role}' role, which your account does not have.")
+        return Actor(subject=principal.subject, roles=sorted(principal.roles),
+                     organisation=principal.organisation, client_id=principal.client_id)
+
+    return dependency
+
+
+RpcDep = Annotated[Rpc, Depends(get_rpc)]
+HandlerDep = Annotated[Actor, Depends(require_role("case-handler"))]
+MediatorDep = Annotated[Actor, Depends(require_role("mediator"))]

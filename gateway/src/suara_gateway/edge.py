@@ -1,0 +1,61 @@
+"""Edge middleware: security headers, a privacy-safe access log and the request span."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from opentelemetry.trace import SpanKind
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from suara_kit import telemetry
+
+access_log = logging.getLogger("suara.gateway.access")
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class EdgeMiddleware:
+    """Adds security headers, drops any Set-Cookie, logs method, route, status and duration
+    (never an address, agent, query string or body) and opens the SERVER span."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"set-cookie"]
+                present = {k for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        tracer = telemetry.tracer()
+        with tracer.start_as_current_span(f"{scope['method']}", kind=SpanKind.SERVER) as span:
+            try:
+                await self.app(scope, receive, send_wrapper)
+            finally:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                span.update_name(f"{scope['method']} {route}")
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                access_log.info("%s %s %d %.1fms", scope["method"], route, status,
+                                (time.perf_counter() - started) * 1000)

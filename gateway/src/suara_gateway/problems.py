@@ -1,0 +1,63 @@
+"""Every error leaves the gateway as application/problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from suara_kit.errors import PROBLEM_BASE, InvalidToken, SuaraError, ValidationFailed
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem_response(exc: SuaraError) -> JSONResponse:
+    """The response for a typed error."""
+    headers = {}
+    if isinstance(exc, InvalidToken) or exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="suara"'
+    if "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return JSONResponse(exc.problem(), status_code=exc.status, media_type=MEDIA_TYPE,
+                        headers=headers)
+
+
+async def _suara(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SuaraError)
+    return problem_response(exc)
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # The input is never echoed back: it may hold a worker's own words.
+    errors = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"]}
+              for e in exc.errors()]
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    return problem_response(ValidationFailed(f"{first['field']}: {first['message']}",
+                                             errors=errors))
+
+
+async def _http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    body = {"type": PROBLEM_BASE + str(exc.status_code), "title": str(exc.detail),
+            "status": exc.status_code, "detail": str(exc.detail)}
+    return JSONResponse(body, status_code=exc.status_code, media_type=MEDIA_TYPE,
+                        headers=exc.headers)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled %s", type(exc).__name__)
+    return problem_response(SuaraError("Something went wrong on our side; nothing you sent "
+                                       "before this request was lost."))
+
+
+def install(app: FastAPI) -> None:
+    """Register the problem handlers."""
+    app.add_exception_handler(SuaraError, _suara)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,79 @@
+"""Case-management's tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field
+from suara_kit.db import UTCDateTime, service_base
+from suara_kit.outbox import InboxRow, OutboxRow
+
+Base = service_base()
+
+
+class Case(Base, table=True):
+    """A grievance as a CSO handles it; exactly one per submission."""
+
+    __tablename__ = "case"
+
+    id: UUID = Field(primary_key=True)
+    submission_id: UUID = Field(unique=True)
+    reference: str = Field(max_length=16, index=True)
+    organisation: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=32)
+    risk: str = Field(max_length=10)
+    risk_reasons: list = Field(sa_column=Column(JSON, nullable=False))
+    language: str = Field(max_length=16)
+    answers: dict = Field(sa_column=Column(JSON, nullable=False))
+    received_on: date
+    acknowledge_by: date
+    acknowledged_on: date | None = None
+
+
+class CaseSession(Base, table=True):
+    """A mediation session proposed for a case, as learnt from mediation-scheduling."""
+
+    __tablename__ = "case_session"
+
+    id: UUID = Field(primary_key=True)
+    case_id: UUID = Field(foreign_key="case.id", index=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    timezone: str = Field(max_length=64)
+    mode: str = Field(max_length=16)
+
+
+class CaseMessage(Base, table=True):
+    """A message a handler sent to the reporter."""
+
+    __tablename__ = "case_message"
+
+    id: UUID = Field(primary_key=True)
+    case_id: UUID = Field(foreign_key="case.id", index=True)
+    author: str = Field(max_length=64)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    sent_on: date
+
+
+class AuditEntry(Base, table=True):
+    """Append-only, hash-chained record of who read or changed which case."""
+
+    __tablename__ = "audit_entry"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=40)
+    case_id: UUID | None = Field(default=None, index=True)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Outbox(OutboxRow, Base, table=True):
+    pass
+
+
+class Inbox(InboxRow, Base, table=True):
+    pass

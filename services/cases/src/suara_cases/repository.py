@@ -1,0 +1,41 @@
+"""Every query case-management makes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlmodel import case as sql_case
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from suara_cases.models import Case, CaseSession
+
+
+async def by_submission(session: AsyncSession, submission_id: UUID) -> Case | None:
+    """The case opened for a submission."""
+    return (await session.exec(select(Case).where(Case.submission_id == submission_id))).first()
+
+
+async def get(session: AsyncSession, case_id: UUID) -> Case | None:
+    """A case by id."""
+    return await session.get(Case, case_id)
+
+
+async def triage_queue(session: AsyncSession, organisation: str, limit: int = 200) -> list[Case]:
+    """An organisation's cases: high risk first, then the nearest acknowledgement deadline."""
+    risk_first = sql_case((col(Case.risk) == "high", 0), else_=1)
+    stmt = (select(Case).where(Case.organisation == organisation)
+            .order_by(risk_first, col(Case.acknowledge_by), col(Case.id)).limit(limit))
+    return list(await session.exec(stmt))
+
+
+async def sessions_of(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, list[CaseSession]]:
+    """Mediation sessions per case."""
+    if not case_ids:
+        return {}
+    rows = await session.exec(select(CaseSession).where(col(CaseSession.case_id).in_(case_ids))
+                              .order_by(col(CaseSession.starts_at)))
+    found: dict[UUID, list[CaseSession]] = {}
+    for row in rows:
+        found.setdefault(row.case_id, []).append(row)
+    return found

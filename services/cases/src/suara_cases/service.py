@@ -1,0 +1,119 @@
+"""Case-management's rules: open cases from submissions, let handlers work them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from suara_contracts.events import (
+    CaseOpened,
+    CaseStatusChanged,
+    ReporterMessage,
+    SessionProposed,
+    SubmissionReceived,
+)
+from suara_contracts.rpc import Actor, CaseDetail, CaseSummary, SessionRef
+from suara_kit.clock import today
+from suara_kit.errors import Forbidden, NotFound
+from suara_kit.ids import uuid7
+
+from suara_cases import audit, repository
+from suara_cases.models import Case, CaseMessage, CaseSession
+from suara_cases.states import CaseStatus, check_transition
+
+HANDLER = "case-handler"
+
+
+async def open_case(session: AsyncSession, event: SubmissionReceived,
+                    acknowledge_within: timedelta) -> CaseOpened | None:
+    """Open the one case for a submission; None if it already exists."""
+    if await repository.by_submission(session, event.submission_id):
+        return None
+    case = Case(id=uuid7(), submission_id=event.submission_id, reference=event.reference,
+                organisation=event.organisation, status=CaseStatus.RECEIVED, risk=event.risk,
+                risk_reasons=event.risk_reasons, language=event.language, answers=event.answers,
+                received_on=event.received_on,
+                acknowledge_by=event.received_on + acknowledge_within)
+    session.add(case)
+    await audit.record(session, "system", "open", case.id)
+    return CaseOpened(case_id=case.id, submission_id=case.submission_id, reference=case.reference,
+                      organisation=case.organisation, status=case.status,
+                      acknowledge_by=case.acknowledge_by)
+
+
+def require_handler(actor: Actor) -> str:
+    """The handler's organisation; 403 for anyone who is not a case handler of one."""
+    if HANDLER not in actor.roles:
+        raise Forbidden("Only a case handler can do this.")
+    if not actor.organisation:
+        raise Forbidden("Your account belongs to no organisation; ask an administrator.")
+    return actor.organisation
+
+
+async def case_for(session: AsyncSession, actor: Actor, case_id: UUID) -> Case:
+    """A case of the handler's own organisation (others' cases are simply not found)."""
+    organisation = require_handler(actor)
+    case = await repository.get(session, case_id)
+    if case is None or case.organisation != organisation:
+        raise NotFound("No such case in your organisation.")
+    return case
+
+
+async def list_cases(session: AsyncSession, actor: Actor) -> list[CaseSummary]:
+    """The handler's triage queue."""
+    cases = await repository.triage_queue(session, require_handler(actor))
+    sessions = await repository.sessions_of(session, [c.id for c in cases])
+    await audit.record(session, actor.subject, "list", None)
+    return [summary(c, sessions.get(c.id, [])) for c in cases]
+
+
+async def get_case(session: AsyncSession, actor: Actor, case_id: UUID) -> CaseDetail:
+    """One case with its answers; the read is audited."""
+    case = await case_for(session, actor, case_id)
+    sessions = await repository.sessions_of(session, [case.id])
+    await audit.record(session, actor.subject, "read", case.id)
+    return CaseDetail(**summary(case, sessions.get(case.id, [])).model_dump(),
+                      language=case.language, answers=case.answers)
+
+
+async def acknowledge(session: AsyncSession, actor: Actor, case_id: UUID, message: str
+                      ) -> tuple[Case, CaseStatusChanged, ReporterMessage]:
+    """received → acknowledged, with a message to the reporter's inbox."""
+    case = await case_for(session, actor, case_id)
+    check_transition(case.status, CaseStatus.ACKNOWLEDGED)
+    previous = case.status
+    case.status, case.acknowledged_on = CaseStatus.ACKNOWLEDGED, today()
+    note = CaseMessage(id=uuid7(), case_id=case.id, author=actor.subject[:64], body=message,
+                       sent_on=today())
+    session.add(note)
+    await audit.record(session, actor.subject, "acknowledge", case.id)
+    changed = CaseStatusChanged(case_id=case.id, submission_id=case.submission_id,
+                                organisation=case.organisation, from_status=previous,
+                                to_status=case.status)
+    outgoing = ReporterMessage(message_id=note.id, case_id=case.id,
+                               submission_id=case.submission_id, organisation=case.organisation,
+                               body=message)
+    return case, changed, outgoing
+
+
+async def record_session(session: AsyncSession, event: SessionProposed) -> None:
+    """Keep the proposed mediation session on the case."""
+    if await session.get(CaseSession, event.session_id) is not None:
+        return
+    if await repository.get(session, event.case_id) is None:
+        raise NotFound("session for an unknown case")  # retried, then dead-lettered
+    session.add(CaseSession(id=event.session_id, case_id=event.case_id,
+                            starts_at=event.starts_at, ends_at=event.ends_at,
+                            timezone=event.timezone, mode=event.mode))
+    await audit.record(session, "system", "session-proposed", event.case_id)
+
+
+def summary(case: Case, sessions: list[CaseSession]) -> CaseSummary:
+    """A case as it appears in a list."""
+    return CaseSummary(
+        case_id=case.id, reference=case.reference, organisation=case.organisation,
+        status=case.status, risk=case.risk, risk_reasons=case.risk_reasons,  # type: ignore[arg-type]
+        received_on=case.received_on, acknowledge_by=case.acknowledge_by,
+        sessions=[SessionRef(session_id=s.id, starts_at=s.starts_at, ends_at=s.ends_at,
+                             timezone=s.timezone, mode=s.mode) for s in sessions])

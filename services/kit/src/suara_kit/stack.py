@@ -1,0 +1,196 @@
+"""The whole system on one machine, as `make run` starts it and the end-to-end tests drive it:
+a nats-server from the wheel, the development OIDC issuer, the four services and the gateway."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from suara_kit.natsserver import NatsServer, free_port, wait_for_port
+
+SERVICES = {  # name → (module, environment prefix)
+    "intake": ("suara_intake", "SUARA_INTAKE_"),
+    "case-management": ("suara_cases", "SUARA_CASES_"),
+    "mediation-scheduling": ("suara_mediation", "SUARA_MEDIATION_"),
+    "notification": ("suara_notification", "SUARA_NOTIFICATION_"),
+}
+REALM = "suara"
+
+
+def port_or_free(preferred: int) -> int:
+    """`preferred` if nothing listens there, else any free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
+@dataclass
+class Stack:
+    """Child processes of one Suara deployment, with their state under `var_dir`."""
+
+    var_dir: Path
+    gateway_port: int = 0
+    issuer_port: int = 0
+    nats_url: str | None = None
+    database_urls: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    nats: NatsServer | None = None
+
+    def __post_init__(self) -> None:
+        self.var_dir = self.var_dir.resolve()
+        self.gateway_port = self.gateway_port or free_port()
+        self.issuer_port = self.issuer_port or free_port()
+        (self.var_dir / "log").mkdir(parents=True, exist_ok=True)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def issuer_url(self) -> str:
+        return f"http://127.0.0.1:{self.issuer_port}/realms/{REALM}"
+
+    def env(self) -> dict[str, str]:
+        """The environment every child gets."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUARA_")}
+        env.update({
+            "SUARA_ENV": os.environ.get("SUARA_ENV", "development"),
+            "SUARA_NATS_URL": self.nats_url or "",
+            "SUARA_VAR_DIR": str(self.var_dir),
+            "SUARA_GATEWAY_PORT": str(self.gateway_port),
+            "SUARA_GATEWAY_OIDC_ISSUER": self.issuer_url,
+            "SUARA_DEVISSUER_BASE_URL": f"http://127.0.0.1:{self.issuer_port}",
+            "SUARA_DEVISSUER_KEY_FILE": str(self.var_dir / "devissuer" / "signing-key.pem"),
+            "PYTHONUNBUFFERED": "1",
+        })
+        for name, url in self.database_urls.items():
+            env[SERVICES[name][1] + "DATABASE_URL"] = url
+        env.update(self.extra_env)
+        return env
+
+    def _spawn(self, name: str, module: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.var_dir / "log" / f"{name}.log").open("ab")
+        proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env(),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start(self, timeout: float = 90) -> Stack:
+        """Start everything and wait until the gateway reports every service ready."""
+        if not self.nats_url:
+            log = (self.var_dir / "log" / "nats-server.log").open("ab")
+            self.nats = NatsServer(self.var_dir / "nats", log=log).start()
+            self.nats_url = self.nats.url
+        (self.var_dir / "devissuer").mkdir(parents=True, exist_ok=True)
+        issuer = self._spawn("devissuer", "suara_devissuer", "--host", "127.0.0.1",
+                             "--port", str(self.issuer_port))
+        wait_for_port(self.issuer_port, timeout=30, proc=issuer)
+        for name in SERVICES:
+            self.start_service(name)
+        gateway = self._spawn("gateway", "suara_gateway")
+        wait_for_port(self.gateway_port, timeout=30, proc=gateway)
+        self.wait_ready(timeout)
+        return self
+
+    def start_service(self, name: str) -> None:
+        """(Re)start one of the four services."""
+        self._spawn(name, SERVICES[name][0])
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signal one child (kill -9 by default) and reap it."""
+        proc = self.procs.pop(name)
+        proc.send_signal(sig)
+        proc.wait(30)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Block until GET /readyz answers 200."""
+        deadline, last = time.monotonic() + timeout, "no answer"
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                reply = httpx.get(self.gateway_url + "/readyz", timeout=5)
+                if reply.status_code == 200:
+                    return
+                last = reply.text
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.3)
+        raise TimeoutError(f"Suara not ready after {timeout} s: {last}")
+
+    def _check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                log = (self.var_dir / "log" / f"{name}.log").read_text(errors="replace")
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop every child: SIGTERM, then SIGKILL after 10 s."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        if self.nats:
+            self.nats.stop()
+
+
+def _accounts() -> list[tuple[str, str]]:
+    realm = Path(__file__).resolve()
+    for parent in realm.parents:
+        candidate = parent / "deploy" / "keycloak" / "realm-suara.json"
+        if candidate.exists():
+            data = json.loads(candidate.read_text())
+            return [(u["username"], ", ".join(u.get("realmRoles", [])) or "no role")
+                    for u in data.get("users", []) if not u.get("serviceAccountClientId")]
+    return []
+
+
+def main() -> None:
+    """`make run`: start everything, print where it is, stop everything on Ctrl-C."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--var-dir", type=Path, default=Path(os.environ.get("SUARA_VAR_DIR", "var")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SUARA_GATEWAY_PORT", 8000)))
+    args = parser.parse_args()
+    stack = Stack(var_dir=args.var_dir, gateway_port=port_or_free(args.port),
+                  issuer_port=port_or_free(8180), nats_url=os.environ.get("SUARA_NATS_URL"))
+    try:
+        stack.start()
+        print(f"\nSuara is running.\n  Worker form:  {stack.gateway_url}/\n"
+              f"  API docs:     {stack.gateway_url}/api/v1/docs\n"
+              f"  Readiness:    {stack.gateway_url}/readyz\n"
+              f"  OIDC issuer:  {stack.issuer_url}\n  NATS:         {stack.nats_url}\n"
+              f"  Logs:         {stack.var_dir / 'log'}\n\nDevelopment accounts "
+              "(password 'suara-dev', client 'suara-console'):")
+        for username, roles in _accounts():
+            print(f"  {username:22} {roles}")
+        print("\nPress Ctrl-C to stop.", flush=True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping Suara…", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Notification's NATS endpoints and event consumers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from suara_contracts.events import ReporterMessage
+from suara_contracts.rpc import Inbox, InboxQuery
+from suara_contracts.subjects import Evt, Rpc
+from suara_kit.service import ServiceApp
+
+from suara_notification import service
+from suara_notification.models import EventInbox, Outbox
+from suara_notification.settings import NotificationSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: NotificationSettings | None = None) -> ServiceApp:
+    """The notification service, wired."""
+    settings = settings or NotificationSettings()
+    app = ServiceApp("notification", settings, migrations=MIGRATIONS, outbox=Outbox,
+                     inbox=EventInbox, rpc_prefix=Rpc.NOTIFICATION)
+
+    async def inbox(query: InboxQuery) -> Inbox:
+        # Only the gateway calls this, after intake has verified the reporter's receipt.
+        async with app.transaction() as session:
+            return await service.inbox(session, query)
+
+    async def on_reporter_message(session: AsyncSession, _: UUID, event: ReporterMessage) -> None:
+        await service.deliver_to_inbox(session, event)
+
+    app.rpc(Rpc.NOTIFICATION_INBOX, InboxQuery, inbox)
+    app.on_event(Evt.REPORTER_MESSAGE, ReporterMessage, "notification-reporter-message",
+                 on_reporter_message)
+    return app

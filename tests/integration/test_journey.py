@@ -1,0 +1,142 @@
+"""One grievance travels through the gateway and all four services over a real nats-server,
+on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from suara_kit.testing import eventually
+
+REPORT = {
+    "organisation": "tenaganita",
+    "language": "en",
+    "answers": {
+        "categories": ["unpaid-wages", "document-retention"],
+        "what_happened": "My employer has not paid me for three months and keeps my passport.",
+        "country": "MY",
+        "safe_now": "yes",
+    },
+}
+
+
+async def _case_of(system: Any, headers: dict[str, str], reference: str) -> dict[str, Any] | None:
+    reply = await system.http.get("/api/v1/cases", headers=headers)
+    assert reply.status_code == 200, reply.text
+    return next((c for c in reply.json()["items"] if c["reference"] == reference), None)
+
+
+async def test_the_journey(system: Any) -> None:
+    submitted = await system.http.post("/api/v1/reports", json=REPORT)
+    assert submitted.status_code == 201, submitted.text
+    reference, receipt = submitted.json()["reference"], submitted.json()["receipt"]
+    assert len(receipt.replace("-", "")) * 5 >= 96
+
+    handler = await system.auth("handler.tenaganita")
+    case = await eventually(lambda: _case_of(system, handler, reference))
+    assert case["status"] == "received"
+    assert case["risk"] == "high" and "document-retention" in case["risk_reasons"]
+    assert case["acknowledge_by"] == (
+        datetime.fromisoformat(case["received_on"]) + timedelta(days=7)).date().isoformat()
+
+    other_org = await system.auth("handler.map")
+    assert await _case_of(system, other_org, reference) is None
+    hidden = await system.http.get(f"/api/v1/cases/{case['case_id']}", headers=other_org)
+    assert hidden.status_code == 404
+
+    ack = await system.http.post(f"/api/v1/cases/{case['case_id']}/acknowledge", headers=handler,
+                                 json={"message": "We have your report. A handler will write here."})
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["status"] == "acknowledged"
+    again = await system.http.post(f"/api/v1/cases/{case['case_id']}/acknowledge",
+                                   headers=handler, json={"message": "twice"})
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert "cannot become 'acknowledged'" in again.json()["detail"]
+
+    async def reporter_sees_ack() -> dict[str, Any] | None:
+        reply = await system.http.post("/api/v1/reports/lookup",
+                                       json={"reference": reference, "receipt": receipt})
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        return body if body["status"] == "acknowledged" and body["messages"] else None
+
+    view = await eventually(reporter_sees_ack)
+    assert view["messages"][0]["body"] == "We have your report. A handler will write here."
+
+    mediator = await system.auth("mediator.tenaganita")
+    starts = datetime.now(UTC) + timedelta(days=6)
+    proposed = await system.http.post(
+        f"/api/v1/cases/{case['case_id']}/sessions", headers=mediator,
+        json={"starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
+              "timezone": "Asia/Kuala_Lumpur", "mode": "in-person"})
+    assert proposed.status_code == 201, proposed.text
+
+    async def case_has_session() -> bool:
+        detail = await system.http.get(f"/api/v1/cases/{case['case_id']}", headers=handler)
+        return detail.json()["sessions"] != []
+
+    assert await eventually(case_has_session)
+
+
+async def test_wrong_receipt_is_refused_and_limited_per_reference(system: Any) -> None:
+    reference = (await system.http.post("/api/v1/reports", json=REPORT)).json()["reference"]
+    wrong = {"reference": reference, "receipt": "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GG"}
+    statuses = [(await system.http.post("/api/v1/reports/lookup", json=wrong)).status_code
+                for _ in range(11)]
+    assert statuses[:10] == [404] * 10
+    assert statuses[10] == 429
+
+
+async def test_bad_input_is_a_clear_problem_and_loses_nothing(system: Any) -> None:
+    good = await system.http.post("/api/v1/reports", json=REPORT)
+    bad = await system.http.post("/api/v1/reports", json={**REPORT, "answers": {"categories": ["x"]}})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in bad.json()["errors"]}
+    assert {"answers.categories", "answers.what_happened", "answers.country"} <= fields
+    not_json = await system.http.post("/api/v1/reports", content=b"{",
+                                      headers={"content-type": "application/json"})
+    assert not_json.status_code == 422
+    lookup = await system.http.post("/api/v1/reports/lookup", json={
+        "reference": good.json()["reference"], "receipt": good.json()["receipt"]})
+    assert lookup.status_code == 200
+
+
+async def test_html_form_works_without_javascript(system: Any) -> None:
+    page = await system.http.get("/")
+    assert page.status_code == 200
+    assert "set-cookie" not in page.headers
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert '<form method="post" action="/report">' in page.text
+    incomplete = await system.http.post("/report", data={"organisation": "tenaganita"})
+    assert incomplete.status_code == 422
+    assert 'id="what_happened-error"' in incomplete.text
+    done = await system.http.post("/report", data={
+        "organisation": "tenaganita", "categories": ["no-rest-day", "unpaid-wages"],
+        "what_happened": "No day off for a year.", "country": "HK"})
+    assert done.status_code == 201, done.text
+    assert "cannot show the receipt again" in done.text
+    assert "set-cookie" not in done.headers
+
+
+async def test_one_trace_spans_gateway_to_case_management(
+        system: Any, spans: InMemorySpanExporter) -> None:
+    spans.clear()
+    reply = await system.http.post("/api/v1/reports", json=REPORT)
+    assert reply.status_code == 201
+    handler = await system.auth("handler.tenaganita")
+    await eventually(lambda: _case_of(system, handler, reply.json()["reference"]))
+
+    def trace_reaches_cases() -> bool:
+        finished = spans.get_finished_spans()
+        root = next(s for s in finished if s.name == "POST /api/v1/reports")
+        same = [s for s in finished if s.context.trace_id == root.context.trace_id]
+        names = {s.name for s in same}
+        return {"send suara.rpc.intake.v1.submit", "process suara.rpc.intake.v1.submit",
+                "send suara.evt.intake.submission.received.v1",
+                "process suara.evt.intake.submission.received.v1"} <= names
+
+    assert await eventually(trace_reaches_cases)
