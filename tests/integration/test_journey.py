@@ -140,3 +140,14 @@ async def test_one_trace_spans_gateway_to_case_management(
                 "process suara.evt.intake.submission.received.v1"} <= names
 
     assert await eventually(trace_reaches_cases)
+
+
+async def test_readiness_reports_every_service(system: Any) -> None:
+    ready = await system.http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["services"] == {"intake": "ok", "case-management": "ok",
+                                        "mediation-scheduling": "ok", "notification": "ok"}
+    await system.services["notification"].stop()
+    degraded = await system.http.get("/readyz")
+    assert degraded.status_code == 503
+    assert degraded.json()["services"]["notification"].startswith("unavailable")

@@ -190,6 +190,10 @@ class Inbox(_Msg):
     messages: list[InboxMessage]
 
 
+class HealthQuery(_Msg):
+    """Readiness probe: no fields."""
+
+
 class Health(_Msg):
     service: str
     database: Literal["ok"]

@@ -52,7 +52,7 @@ class Evt:
     SUBMISSION_RECEIVED: Final = "suara.evt.intake.submission.received.v1"
     CASE_OPENED: Final = "suara.evt.cases.case.opened.v1"
     CASE_STATUS_CHANGED: Final = "suara.evt.cases.case.status-changed.v1"
-    REPORTER_MESSAGE: Final = "suara.evt.cases.reporter-message.v1"
+    REPORTER_MESSAGE: Final = "suara.evt.cases.reporter-message.sent.v1"
     SESSION_PROPOSED: Final = "suara.evt.mediation.session.proposed.v1"
 
 

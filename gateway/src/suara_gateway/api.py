@@ -17,6 +17,7 @@ from suara_contracts.rpc import (
     FormDefinition,
     FormQuery,
     Health,
+    HealthQuery,
     Inbox,
     InboxQuery,
     ProposeSession,
@@ -112,7 +113,7 @@ async def readyz(rpc: RpcDep, response: Response) -> Readiness:
 
     async def probe(subject: str) -> str:
         try:
-            await asyncio.wait_for(rpc(subject, FormQuery(), Health), 3)
+            await asyncio.wait_for(rpc(subject, HealthQuery(), Health), 3)
         except (SuaraError, TimeoutError) as exc:
             return f"unavailable: {type(exc).__name__}"
         return "ok"

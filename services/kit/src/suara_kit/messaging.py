@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
@@ -137,8 +139,10 @@ class PermanentFailure(Exception):
 class DurableConsumer:
     """Fetch loop for one durable pull consumer, with bounded redelivery and a dead-letter stream."""
 
-    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, batch: int = 50) -> None:
+    def __init__(self, js: JetStreamContext, spec: ConsumerSpec, batch: int = 50,
+                 rebind_after_idle: int = 30) -> None:
         self.js, self.spec, self.batch = js, spec, batch
+        self.rebind_after_idle = rebind_after_idle
         self._stopping = False
 
     async def ensure(self) -> None:
@@ -151,8 +155,10 @@ class DurableConsumer:
         await self.js.add_consumer(EVENTS_STREAM, config)
 
     async def run(self) -> None:
-        """Fetch and handle until stopped; re-bind after errors (nats.py #504)."""
+        """Fetch and handle until stopped; re-bind after errors and long idle spells, since a
+        pull subscription can go deaf after a server restart (nats.py #504)."""
         while not self._stopping:
+            sub = None
             try:
                 await self.ensure()
                 sub = await self.js.pull_subscribe_bind(self.spec.durable, stream=EVENTS_STREAM)
@@ -160,20 +166,31 @@ class DurableConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s re-binding after %s", self.spec.durable,
-                            type(exc).__name__)
+                # NATS API errors describe the server's complaint; they never hold event data.
+                reason = str(exc)[:200] if isinstance(exc, NatsError) else ""
+                log.warning("consumer %s re-binding after %s %s", self.spec.durable,
+                            type(exc).__name__, reason)
                 await asyncio.sleep(1)
+            finally:
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
 
     def stop(self) -> None:
         """Return from `run` after the current fetch."""
         self._stopping = True
 
     async def _loop(self, sub: JetStreamContext.PullSubscription) -> None:
-        while not self._stopping:
+        idle = 0
+        # No `heartbeat=`: nats-py 2.16 sends idle_heartbeat without expires once messages are
+        # pending, which the server refuses ("heartbeat value too large").
+        while not self._stopping and idle < self.rebind_after_idle:
             try:
-                msgs = await sub.fetch(self.batch, timeout=1, heartbeat=0.25)
+                msgs = await sub.fetch(self.batch, timeout=2)
             except NatsTimeout:
+                idle += 1
                 continue
+            idle = 0
             for msg in msgs:
                 await self.handle(msg)
 

@@ -19,7 +19,7 @@ from nats.micro.service import Service
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
-from suara_contracts.rpc import Health
+from suara_contracts.rpc import Health, HealthQuery
 
 from suara_kit import migrate, telemetry
 from suara_kit.clock import utcnow
@@ -58,7 +58,7 @@ class ServiceApp:
         self.nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self._micro: Service | None = None
-        self.rpc(f"{rpc_prefix}.health", BaseModel, self._health)
+        self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
 
     # registration
     def rpc(self, subject: str, model: type[Req],
@@ -111,7 +111,7 @@ class ServiceApp:
                         raise
         return handle
 
-    async def _health(self, _: BaseModel) -> Health:
+    async def _health(self, _: HealthQuery) -> Health:
         await self.db.ping()
         return Health(service=self.name, database="ok")
 

@@ -83,17 +83,17 @@ class Stack:
         return env
 
     def _spawn(self, name: str, module: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.var_dir / "log" / f"{name}.log").open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env(),
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with (self.var_dir / "log" / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env(),
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         return proc
 
     def start(self, timeout: float = 90) -> Stack:
         """Start everything and wait until the gateway reports every service ready."""
         if not self.nats_url:
-            log = (self.var_dir / "log" / "nats-server.log").open("ab")
-            self.nats = NatsServer(self.var_dir / "nats", log=log).start()
+            with (self.var_dir / "log" / "nats-server.log").open("ab") as log:
+                self.nats = NatsServer(self.var_dir / "nats", log=log).start()
             self.nats_url = self.nats.url
         (self.var_dir / "devissuer").mkdir(parents=True, exist_ok=True)
         issuer = self._spawn("devissuer", "suara_devissuer", "--host", "127.0.0.1",

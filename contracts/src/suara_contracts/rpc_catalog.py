@@ -1,0 +1,45 @@
+"""Which body each request-reply subject takes and which it answers with. Data only."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import BaseModel
+
+from suara_contracts.rpc import (
+    AcknowledgeCase,
+    CaseDetail,
+    CaseList,
+    CaseListQuery,
+    CaseQuery,
+    CaseSummary,
+    FormDefinition,
+    FormQuery,
+    Health,
+    HealthQuery,
+    Inbox,
+    InboxQuery,
+    ProposeSession,
+    ReportStatus,
+    SessionView,
+    StatusQuery,
+    SubmitReceipt,
+    SubmitReport,
+)
+from suara_contracts.subjects import Rpc
+
+
+RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
+    Rpc.INTAKE_FORM: (FormQuery, FormDefinition),
+    Rpc.INTAKE_SUBMIT: (SubmitReport, SubmitReceipt),
+    Rpc.INTAKE_STATUS: (StatusQuery, ReportStatus),
+    Rpc.INTAKE_HEALTH: (HealthQuery, Health),
+    Rpc.CASES_LIST: (CaseListQuery, CaseList),
+    Rpc.CASES_GET: (CaseQuery, CaseDetail),
+    Rpc.CASES_ACKNOWLEDGE: (AcknowledgeCase, CaseSummary),
+    Rpc.CASES_HEALTH: (HealthQuery, Health),
+    Rpc.MEDIATION_PROPOSE: (ProposeSession, SessionView),
+    Rpc.MEDIATION_HEALTH: (HealthQuery, Health),
+    Rpc.NOTIFICATION_INBOX: (InboxQuery, Inbox),
+    Rpc.NOTIFICATION_HEALTH: (HealthQuery, Health),
+}

@@ -1,0 +1,118 @@
+"""The hash-chained audit log: entries link up, and any edit breaks the chain."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import col, select
+from suara_cases import audit
+from suara_cases.handlers import MIGRATIONS
+from suara_cases.models import AuditEntry
+from suara_kit import migrate
+from suara_kit.db import Database
+from suara_kit.ids import uuid7
+
+
+@pytest.fixture
+async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
+    url = database_url("cases")
+    await migrate.upgrade_async(MIGRATIONS, url)
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+async def entries(db: Database) -> list[AuditEntry]:
+    async with db.transaction() as session:
+        return list(await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))))
+
+
+async def verify(db: Database) -> bool:
+    async with db.transaction() as session:
+        return await audit.verify(session)
+
+
+async def write_three(db: Database) -> None:
+    case_id = uuid7()
+    async with db.transaction() as session:
+        await audit.record(session, "system", "open", case_id)
+    async with db.transaction() as session:
+        await audit.record(session, "staff-1", "list", None)
+        await audit.record(session, "staff-1", "read", case_id)
+
+
+async def test_empty_log_verifies(db: Database) -> None:
+    assert await verify(db) is True
+
+
+async def test_entries_chain(db: Database) -> None:
+    await write_three(db)
+    log = await entries(db)
+    assert [(e.actor, e.action) for e in log] == [("system", "open"), ("staff-1", "list"),
+                                                  ("staff-1", "read")]
+    assert log[0].prev_hash == audit.GENESIS
+    for before, after in pairwise(log):
+        assert after.prev_hash == before.hash
+    for entry in log:
+        assert entry.hash == audit.entry_hash(entry.prev_hash, entry)
+        assert len(entry.hash) == 64
+    assert len({e.hash for e in log}) == 3
+    assert await verify(db) is True
+
+
+async def test_long_actor_is_truncated_consistently(db: Database) -> None:
+    async with db.transaction() as session:
+        await audit.record(session, "x" * 200, "read", None)
+    [entry] = await entries(db)
+    assert entry.actor == "x" * 64
+    assert await verify(db) is True
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("actor", "someone-else"),
+    ("action", "export"),
+    ("at", None),
+])
+async def test_tampering_breaks_verification(db: Database, column: str, value: str | None) -> None:
+    await write_three(db)
+    log = await entries(db)
+    async with db.transaction() as session:
+        entry = await session.get(AuditEntry, log[1].seq)
+        assert entry is not None
+        if column == "at":
+            entry.at = entry.at.replace(year=entry.at.year - 1)
+        else:
+            setattr(entry, column, value)
+    assert await verify(db) is False
+
+
+async def test_tampering_with_raw_sql_breaks_verification(db: Database) -> None:
+    await write_three(db)
+    first = (await entries(db))[0]
+    async with db.transaction() as session:
+        await session.exec(text("UPDATE audit_entry SET actor = 'intruder' WHERE seq = :seq")  # type: ignore[call-overload]
+                           .bindparams(seq=first.seq))
+    assert await verify(db) is False
+
+
+async def test_deleting_an_entry_breaks_verification(db: Database) -> None:
+    await write_three(db)
+    middle = (await entries(db))[1]
+    async with db.transaction() as session:
+        await session.exec(text("DELETE FROM audit_entry WHERE seq = :seq")  # type: ignore[call-overload]
+                           .bindparams(seq=middle.seq))
+    assert await verify(db) is False
+
+
+async def test_rehashing_one_entry_still_breaks_the_next_link(db: Database) -> None:
+    await write_three(db)
+    log = await entries(db)
+    async with db.transaction() as session:
+        entry = await session.get(AuditEntry, log[1].seq)
+        assert entry is not None
+        entry.actor = "someone-else"
+        entry.hash = audit.entry_hash(entry.prev_hash, entry)
+    assert await verify(db) is False

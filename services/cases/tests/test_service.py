@@ -1,0 +1,185 @@
+"""Case-management's rules on a database built by its migrations (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from suara_cases import service
+from suara_cases.handlers import MIGRATIONS
+from suara_cases.models import AuditEntry, Case, CaseMessage
+from suara_cases.states import CaseStatus
+from suara_contracts.events import SubmissionReceived
+from suara_contracts.rpc import Actor
+from suara_kit import migrate
+from suara_kit.clock import today
+from suara_kit.db import Database
+from suara_kit.errors import Conflict, Forbidden, NotFound
+from suara_kit.ids import uuid7
+
+WEEK = timedelta(days=7)
+HANDLER = Actor(subject="staff-1", roles=["case-handler"], organisation="tenaganita")
+OTHER_ORG = Actor(subject="staff-2", roles=["case-handler"], organisation="apmm")
+
+
+@pytest.fixture
+async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
+    url = database_url("cases")
+    await migrate.upgrade_async(MIGRATIONS, url)
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+def submission(**changes: Any) -> SubmissionReceived:
+    fields: dict[str, Any] = {
+        "submission_id": uuid7(), "reference": "SU-AAAA-BBBB", "organisation": "tenaganita",
+        "form_version": "v1", "language": "en", "risk": "normal", "risk_reasons": [],
+        "received_on": date(2026, 11, 2), "answers": {"what_happened": "unpaid"}}
+    return SubmissionReceived(**(fields | changes))
+
+
+async def open_case(db: Database, **changes: Any) -> Case:
+    event = submission(**changes)
+    async with db.transaction() as session:
+        opened = await service.open_case(session, event, WEEK)
+        assert opened is not None
+        case = await session.get(Case, opened.case_id)
+        assert case is not None
+    return case
+
+
+async def test_open_case_stores_the_case_and_returns_the_event(db: Database) -> None:
+    event = submission(risk="high", risk_reasons=["confinement"])
+    async with db.transaction() as session:
+        opened = await service.open_case(session, event, WEEK)
+    assert opened is not None
+    async with db.transaction() as session:
+        case = await session.get(Case, opened.case_id)
+    assert case is not None
+    assert (case.submission_id, case.reference, case.organisation) == (
+        event.submission_id, "SU-AAAA-BBBB", "tenaganita")
+    assert (case.status, case.risk, case.risk_reasons) == ("received", "high", ["confinement"])
+    assert case.answers == {"what_happened": "unpaid"}
+    assert (opened.submission_id, opened.status) == (event.submission_id, "received")
+
+
+@pytest.mark.parametrize("received_on", [date(2026, 11, 2), date(2026, 12, 28), date(2028, 2, 25)])
+async def test_acknowledge_by_is_seven_days_after_receipt(db: Database, received_on: date) -> None:
+    case = await open_case(db, received_on=received_on)
+    assert case.received_on == received_on
+    assert case.acknowledge_by == received_on + timedelta(days=7)
+
+
+async def test_open_case_is_idempotent_per_submission(db: Database) -> None:
+    event = submission()
+    async with db.transaction() as session:
+        first = await service.open_case(session, event, WEEK)
+    async with db.transaction() as session:
+        again = await service.open_case(session, event, WEEK)
+    assert first is not None
+    assert again is None
+    async with db.transaction() as session:
+        cases = (await session.exec(select(Case))).all()
+    assert [c.id for c in cases] == [first.case_id]
+
+
+async def test_triage_puts_high_risk_first_then_nearest_deadline(db: Database) -> None:
+    late_normal = await open_case(db, received_on=date(2026, 11, 20), reference="SU-0000-0001")
+    early_normal = await open_case(db, received_on=date(2026, 11, 1), reference="SU-0000-0002")
+    late_high = await open_case(db, received_on=date(2026, 11, 25), risk="high",
+                                risk_reasons=["retaliation"], reference="SU-0000-0003")
+    early_high = await open_case(db, received_on=date(2026, 11, 10), risk="high",
+                                 risk_reasons=["confinement"], reference="SU-0000-0004")
+    await open_case(db, organisation="apmm", risk="high", received_on=date(2026, 10, 1))
+    async with db.transaction() as session:
+        queue = await service.list_cases(session, HANDLER)
+    assert [c.case_id for c in queue] == [early_high.id, late_high.id, early_normal.id,
+                                          late_normal.id]
+    assert {c.organisation for c in queue} == {"tenaganita"}
+
+
+async def test_handler_of_another_organisation_gets_not_found(db: Database) -> None:
+    case = await open_case(db)
+    async with db.transaction() as session:
+        with pytest.raises(NotFound) as info:
+            await service.get_case(session, OTHER_ORG, case.id)
+    assert info.value.status == 404
+    async with db.transaction() as session:
+        with pytest.raises(NotFound):
+            await service.acknowledge(session, OTHER_ORG, case.id, "hello")
+    async with db.transaction() as session:
+        assert await service.list_cases(session, OTHER_ORG) == []
+        assert (await session.get(Case, case.id)).status == "received"  # type: ignore[union-attr]
+
+
+async def test_unknown_case_is_not_found(db: Database) -> None:
+    async with db.transaction() as session:
+        with pytest.raises(NotFound):
+            await service.get_case(session, HANDLER, uuid7())
+
+
+@pytest.mark.parametrize("actor", [
+    Actor(subject="m-1", roles=["mediator"], organisation="tenaganita"),
+    Actor(subject="a-1", roles=["admin", "offline_access"], organisation="tenaganita"),
+    Actor(subject="h-1", roles=["case-handler"], organisation=None),
+])
+async def test_non_handler_is_forbidden(db: Database, actor: Actor) -> None:
+    case = await open_case(db)
+    for call in (lambda s: service.list_cases(s, actor),
+                 lambda s: service.get_case(s, actor, case.id),
+                 lambda s: service.acknowledge(s, actor, case.id, "hello")):
+        async with db.transaction() as session:
+            with pytest.raises(Forbidden) as info:
+                await call(session)
+        assert info.value.status == 403
+
+
+async def test_get_case_returns_answers_and_audits_the_read(db: Database) -> None:
+    case = await open_case(db)
+    async with db.transaction() as session:
+        detail = await service.get_case(session, HANDLER, case.id)
+    assert detail.answers == {"what_happened": "unpaid"}
+    assert detail.case_id == case.id
+    async with db.transaction() as session:
+        entries = (await session.exec(select(AuditEntry).order_by(AuditEntry.seq))).all()
+    assert [(e.actor, e.action, e.case_id) for e in entries] == [
+        ("system", "open", case.id), ("staff-1", "read", case.id)]
+
+
+async def test_acknowledge_changes_status_and_returns_both_events(db: Database) -> None:
+    case = await open_case(db)
+    async with db.transaction() as session:
+        acked, changed, message = await service.acknowledge(session, HANDLER, case.id,
+                                                            "We have your report.")
+    assert acked.status == CaseStatus.ACKNOWLEDGED
+    assert (changed.case_id, changed.submission_id, changed.organisation) == (
+        case.id, case.submission_id, "tenaganita")
+    assert (changed.from_status, changed.to_status) == ("received", "acknowledged")
+    assert (message.case_id, message.submission_id, message.organisation) == (
+        case.id, case.submission_id, "tenaganita")
+    assert message.body == "We have your report."
+    async with db.transaction() as session:
+        stored = await session.get(Case, case.id)
+        notes = (await session.exec(select(CaseMessage))).all()
+    assert stored is not None
+    assert (stored.status, stored.acknowledged_on) == ("acknowledged", today())
+    assert [(n.id, n.case_id, n.author, n.body) for n in notes] == [
+        (message.message_id, case.id, "staff-1", "We have your report.")]
+
+
+async def test_acknowledge_twice_is_conflict(db: Database) -> None:
+    case = await open_case(db)
+    async with db.transaction() as session:
+        await service.acknowledge(session, HANDLER, case.id, "first")
+    with pytest.raises(Conflict) as info:
+        async with db.transaction() as session:
+            await service.acknowledge(session, HANDLER, case.id, "second")
+    assert info.value.status == 409
+    assert "cannot become 'acknowledged'" in info.value.detail
+    async with db.transaction() as session:
+        notes = (await session.exec(select(CaseMessage))).all()
+    assert [n.body for n in notes] == ["first"]

@@ -1,0 +1,228 @@
+"""Intake's rules against a SQLite database built by its migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+from suara_contracts.rpc import StatusQuery, SubmitReport
+from suara_intake import receipts, service
+from suara_intake.handlers import MIGRATIONS
+from suara_intake.models import Submission
+from suara_kit import migrate
+from suara_kit.clock import today, utcnow
+from suara_kit.db import Database
+from suara_kit.errors import NotFound, TooManyAttempts, ValidationFailed
+from suara_kit.ids import uuid7
+
+ORGS = ["tenaganita", "apmm"]
+POLICY = service.ReceiptPolicy(key=b"k" * 32, max_failures=3, lockout=timedelta(minutes=15))
+REPORT = SubmitReport(organisation="tenaganita", language="id", answers={
+    "categories": ["unpaid-wages", "confinement"],
+    "what_happened": "Majikan saya tidak membayar gaji.",
+    "country": "MY",
+})
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    url = f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite"
+    await migrate.upgrade_async(MIGRATIONS, url)
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+class Clock:
+    """utcnow() for intake's service module, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(service, "utcnow", clock)
+    return clock
+
+
+async def submit(db: Database, report: SubmitReport = REPORT) -> tuple[Submission, str]:
+    async with db.transaction() as session:
+        sub, receipt, _ = await service.submit(session, report, ORGS, POLICY)
+    return sub, receipt
+
+
+async def check(db: Database, reference: str, receipt: str) -> Submission | None:
+    async with db.transaction() as session:
+        return await service.check_receipt(session, StatusQuery(reference=reference,
+                                                                receipt=receipt), POLICY)
+
+
+async def stored(db: Database, reference: str) -> Submission:
+    async with db.transaction() as session:
+        found = (await session.exec(select(Submission).where(Submission.reference == reference))
+                 ).one()
+    return found
+
+
+async def test_submit_stores_the_report_and_returns_the_event(db: Database) -> None:
+    async with db.transaction() as session:
+        sub, receipt, event = await service.submit(session, REPORT, ORGS, POLICY)
+    row = await stored(db, sub.reference)
+    assert row.organisation == "tenaganita"
+    assert row.language == "id"
+    assert row.answers == REPORT.answers
+    assert (row.risk, row.risk_reasons) == ("high", ["confinement"])
+    assert row.received_on == today()
+    assert row.status == "received"
+    assert (row.failed_attempts, row.locked_until) == (0, None)
+    assert event.submission_id == row.id
+    assert event.reference == row.reference
+    assert (event.risk, event.risk_reasons) == ("high", ["confinement"])
+    assert receipt not in event.model_dump_json()
+    assert receipts.normalise(receipt) not in event.model_dump_json()
+
+
+async def test_submit_stores_only_salt_and_keyed_hash(db: Database) -> None:
+    _, receipt = await submit(db)
+    async with db.engine.connect() as conn:
+        raw = (await conn.execute(text("SELECT * FROM submission"))).mappings().one()
+    assert raw["receipt_hash"] == receipts.receipt_hash(POLICY.key, raw["receipt_salt"], receipt)
+    assert len(raw["receipt_salt"]) == 16
+    forms_of_receipt = {receipt, receipts.normalise(receipt), receipt.lower(),
+                        receipts.normalise(receipt).lower()}
+    for value in raw.values():
+        as_text = value.hex() if isinstance(value, bytes) else str(value)
+        for form in forms_of_receipt:
+            assert form not in as_text
+            if isinstance(value, bytes):
+                assert form.encode() not in value
+    await db.dispose()
+    with sqlite3.connect(db.url.split("///", 1)[1]) as plain:
+        dump = "\n".join(plain.iterdump())
+    assert "INSERT INTO \"submission\"" in dump
+    assert receipts.normalise(receipt) not in dump.upper()
+
+
+async def test_two_submissions_get_distinct_references_and_salts(db: Database) -> None:
+    first, _ = await submit(db)
+    second, _ = await submit(db)
+    assert first.reference != second.reference
+    assert first.receipt_salt != second.receipt_salt
+
+
+async def test_normal_risk_without_danger_signals(db: Database) -> None:
+    report = REPORT.model_copy(update={"answers": REPORT.answers | {"categories": ["no-rest-day"]}})
+    sub, _ = await submit(db, report)
+    assert (sub.risk, sub.risk_reasons) == ("normal", [])
+
+
+async def test_unknown_organisation_is_422(db: Database) -> None:
+    report = REPORT.model_copy(update={"organisation": "nobody"})
+    with pytest.raises(ValidationFailed) as info:
+        await submit(db, report)
+    assert info.value.status == 422
+    assert info.value.extra["errors"] == [{"field": "organisation", "message": "unknown"}]
+    async with db.transaction() as session:
+        assert (await session.exec(select(Submission))).all() == []
+
+
+async def test_invalid_answers_store_nothing(db: Database) -> None:
+    report = REPORT.model_copy(update={"answers": {"what_happened": "x"}})
+    with pytest.raises(ValidationFailed):
+        await submit(db, report)
+    async with db.transaction() as session:
+        assert (await session.exec(select(Submission))).all() == []
+
+
+async def test_right_receipt_finds_the_submission(db: Database, clock: Clock) -> None:
+    sub, receipt = await submit(db)
+    found = await check(db, sub.reference.lower().replace("-", " "), receipt.lower())
+    assert found is not None
+    assert found.id == sub.id
+    view = service.status_of(found)
+    assert (view.reference, view.submission_id, view.status) == (sub.reference, sub.id,
+                                                                 "received")
+
+
+async def test_unknown_reference_is_not_found(db: Database, clock: Clock) -> None:
+    await submit(db)
+    with pytest.raises(NotFound) as info:
+        await check(db, "SU-0000-0000", receipts.new_receipt())
+    assert info.value.detail == service.WRONG_RECEIPT
+
+
+async def test_wrong_receipt_counts_and_success_resets(db: Database, clock: Clock) -> None:
+    sub, receipt = await submit(db)
+    assert await check(db, sub.reference, receipts.new_receipt()) is None
+    assert await check(db, sub.reference, receipts.new_receipt()) is None
+    assert (await stored(db, sub.reference)).failed_attempts == 2
+    assert await check(db, sub.reference, receipt) is not None
+    row = await stored(db, sub.reference)
+    assert (row.failed_attempts, row.locked_until) == (0, None)
+
+
+async def test_lockout_refuses_even_the_right_receipt(db: Database, clock: Clock) -> None:
+    sub, receipt = await submit(db)
+    for _ in range(POLICY.max_failures):
+        assert await check(db, sub.reference, receipts.new_receipt()) is None
+    row = await stored(db, sub.reference)
+    assert row.locked_until == clock.now + POLICY.lockout
+
+    for presented in (receipt, receipts.new_receipt()):
+        with pytest.raises(TooManyAttempts) as info:
+            await check(db, sub.reference, presented)
+        assert info.value.status == 429
+        retry_after = info.value.extra["retry_after"]
+        assert POLICY.lockout.total_seconds() <= retry_after <= POLICY.lockout.total_seconds() + 60
+
+    clock.now += POLICY.lockout - timedelta(seconds=1)
+    with pytest.raises(TooManyAttempts) as info:
+        await check(db, sub.reference, receipt)
+    assert 1 <= info.value.extra["retry_after"] <= 60
+
+    clock.now += timedelta(seconds=2)
+    found = await check(db, sub.reference, receipt)
+    assert found is not None
+    assert found.id == sub.id
+    row = await stored(db, sub.reference)
+    assert (row.failed_attempts, row.locked_until) == (0, None)
+
+
+async def test_lockout_is_per_reference(db: Database, clock: Clock) -> None:
+    locked, _ = await submit(db)
+    other, other_receipt = await submit(db)
+    for _ in range(POLICY.max_failures):
+        await check(db, locked.reference, receipts.new_receipt())
+    with pytest.raises(TooManyAttempts):
+        await check(db, locked.reference, receipts.new_receipt())
+    assert await check(db, other.reference, other_receipt) is not None
+
+
+async def test_wrong_receipts_after_lockout_start_a_fresh_count(db: Database,
+                                                                clock: Clock) -> None:
+    sub, _ = await submit(db)
+    for _ in range(POLICY.max_failures):
+        await check(db, sub.reference, receipts.new_receipt())
+    clock.now += POLICY.lockout + timedelta(seconds=1)
+    assert await check(db, sub.reference, receipts.new_receipt()) is None
+    assert (await stored(db, sub.reference)).failed_attempts == 1
+
+
+async def test_case_events_update_the_submission(db: Database) -> None:
+    sub, _ = await submit(db)
+    case_id = uuid7()
+    async with db.transaction() as session:
+        await service.case_opened(session, sub.id, case_id)
+        await service.case_status_changed(session, sub.id, "acknowledged")
+    row = await stored(db, sub.reference)
+    assert (row.case_id, row.status) == (case_id, "acknowledged")

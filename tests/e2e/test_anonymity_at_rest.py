@@ -1,0 +1,70 @@
+"""A submission sent with distinctive X-Forwarded-For, User-Agent and Referer values leaves
+none of them in any database file, log or the JetStream store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from suara_kit.stack import Stack
+
+from .conftest import token
+
+pytestmark = pytest.mark.e2e
+
+CANARIES = {
+    "X-Forwarded-For": "203.0.113.77, 198.51.100.23",
+    "User-Agent": "CanaryPhone/7.1 (suara-ua-canary-5f2e)",
+    "Referer": "https://canary-referrer.example/suara-ref-canary-9d1c",
+    "X-Real-IP": "192.0.2.201",
+    "Forwarded": "for=192.0.2.202;proto=https",
+}
+NARRATIVE = "positive-control-narrative-3b7f: my agency took my passport"
+
+
+def files_containing(root: Path, needle: bytes) -> list[Path]:
+    """Every file under root whose bytes contain needle."""
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_identifying_headers_are_never_kept(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.gateway_url, timeout=15, headers=CANARIES) as api:
+        submit_and_follow(stack, api)
+    stack.stop()  # flush every store and log to disk before reading them
+    scan(stack.var_dir)
+
+
+def submit_and_follow(stack: Stack, api: httpx.Client) -> None:
+    """Report, follow up and let a case open, all with the canary headers."""
+    reply = api.post("/api/v1/reports", json={
+        "organisation": "tenaganita",
+        "answers": {"categories": ["document-retention"], "what_happened": NARRATIVE,
+                    "country": "HK"}})
+    assert reply.status_code == 201, reply.text
+    form = api.post("/report", data={"organisation": "apmm", "categories": ["abuse"],
+                                     "what_happened": NARRATIVE, "country": "HK"})
+    assert form.status_code == 201
+    lookup = api.post("/api/v1/reports/lookup", json={"reference": reply.json()["reference"],
+                                                      "receipt": reply.json()["receipt"]})
+    assert lookup.status_code == 200
+    handler = token(stack, "handler.tenaganita")
+    deadline = time.monotonic() + 30
+    while not api.get("/api/v1/cases", headers=handler).json()["items"]:
+        assert time.monotonic() < deadline, "case never opened"
+        time.sleep(0.2)
+
+
+def scan(var: Path) -> None:
+    """No canary anywhere under var/, while the positive control is found."""
+    assert files_containing(var, NARRATIVE.encode()), "scan reads no store: control not found"
+    assert any(p.suffix == ".log" for p in var.rglob("*")), "no log files were scanned"
+    assert any("jetstream" in str(p) for p in var.rglob("*")), "no JetStream store was scanned"
+    for header, value in CANARIES.items():
+        for needle in {value, *value.replace(",", " ").replace(";", " ").split()}:
+            if len(needle) < 6:
+                continue
+            found = files_containing(var, needle.encode())
+            assert not found, f"{header} value {needle!r} kept in {found}"
