@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+
 from suara_contracts.events import EVENT_TYPES, Envelope
 from suara_contracts.rpc_catalog import RPC_TYPES
 from suara_contracts.subjects import (

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import pytest
 from fastapi.routing import APIRoute
+
 from suara_contracts.events import EVENT_TYPES, Envelope
 from suara_contracts.rpc_catalog import RPC_TYPES
 from suara_contracts.subjects import HEALTH_SUBJECTS, Evt, Rpc

@@ -36,13 +36,15 @@ def walk(stack: Stack, api: httpx.Client) -> None:
     """The journey, step by step."""
     assert api.get("/healthz").json() == {"status": "ok"}
     ready = api.get("/readyz").json()
-    assert ready["status"] == "ready" and set(ready["services"].values()) == {"ok"}
+    assert ready["status"] == "ready"
+    assert set(ready["services"].values()) == {"ok"}
     assert api.get("/api/v1/openapi.json").json()["info"]["title"] == "Suara API"
 
     form = api.post("/report", data={"organisation": "tenaganita", "categories": ["retaliation"],
                                      "what_happened": "I was sent home after I complained.",
                                      "country": "MY"})
-    assert form.status_code == 201 and "cannot show the receipt again" in form.text
+    assert form.status_code == 201
+    assert "cannot show the receipt again" in form.text
 
     submitted = api.post("/api/v1/reports", json={
         "organisation": "tenaganita",
@@ -71,7 +73,8 @@ def walk(stack: Stack, api: httpx.Client) -> None:
     view = wait_for(reporter_view)
     assert view["messages"][0]["body"] == "Thank you. We will contact your employer's agency."
     page = api.post("/follow-up", data={"reference": reference.lower(), "receipt": receipt})
-    assert page.status_code == 200 and "acknowledged" in page.text
+    assert page.status_code == 200
+    assert "acknowledged" in page.text
 
     mediator = token(stack, "mediator.tenaganita")
     starts = datetime.now(UTC) + timedelta(days=5)

@@ -37,7 +37,8 @@ async def test_the_journey(system: Any) -> None:
     handler = await system.auth("handler.tenaganita")
     case = await eventually(lambda: _case_of(system, handler, reference))
     assert case["status"] == "received"
-    assert case["risk"] == "high" and "document-retention" in case["risk_reasons"]
+    assert case["risk"] == "high"
+    assert "document-retention" in case["risk_reasons"]
     assert case["acknowledge_by"] == (
         datetime.fromisoformat(case["received_on"]) + timedelta(days=7)).date().isoformat()
 

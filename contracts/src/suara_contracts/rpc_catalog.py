@@ -28,7 +28,6 @@ from suara_contracts.rpc import (
 )
 from suara_contracts.subjects import Rpc
 
-
 RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.INTAKE_FORM: (FormQuery, FormDefinition),
     Rpc.INTAKE_SUBMIT: (SubmitReport, SubmitReceipt),

@@ -36,10 +36,12 @@ from suara_gateway.schemas import (
     ReporterView,
     ReportLookup,
     SessionProposal,
+    problem_responses,
 )
 from suara_kit.errors import SuaraError
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=problem_responses(422, 503))
+STAFF = problem_responses(401, 403, 404)
 
 
 @router.get("/form", tags=["reporter"])
@@ -64,25 +66,26 @@ async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:
                         received_on=found.received_on, messages=inbox.messages)
 
 
-@router.post("/reports/lookup", tags=["reporter"])
+@router.post("/reports/lookup", tags=["reporter"], responses=problem_responses(404, 429))
 async def lookup_report(body: ReportLookup, rpc: RpcDep) -> ReporterView:
     """A reporter's follow-up: the status of their report and messages from the handler."""
     return await reporter_view(rpc, body.reference, body.receipt)
 
 
-@router.get("/cases", tags=["case handler"])
+@router.get("/cases", tags=["case handler"], responses=STAFF)
 async def list_cases(actor: HandlerDep, rpc: RpcDep) -> CaseList:
     """Your organisation's cases, highest risk and nearest deadline first."""
     return await rpc(S.CASES_LIST, CaseListQuery(actor=actor), CaseList)
 
 
-@router.get("/cases/{case_id}", tags=["case handler"])
+@router.get("/cases/{case_id}", tags=["case handler"], responses=STAFF)
 async def get_case(case_id: UUID, actor: HandlerDep, rpc: RpcDep) -> CaseDetail:
     """One case with the report's answers (the read is audited)."""
     return await rpc(S.CASES_GET, CaseQuery(actor=actor, case_id=case_id), CaseDetail)
 
 
-@router.post("/cases/{case_id}/acknowledge", tags=["case handler"])
+@router.post("/cases/{case_id}/acknowledge", tags=["case handler"],
+             responses={**STAFF, **problem_responses(409)})
 async def acknowledge_case(case_id: UUID, body: Acknowledgement, actor: HandlerDep,
                            rpc: RpcDep) -> CaseSummary:
     """Acknowledge a received case and tell the reporter, through their inbox."""
@@ -90,7 +93,8 @@ async def acknowledge_case(case_id: UUID, body: Acknowledgement, actor: HandlerD
     return await rpc(S.CASES_ACKNOWLEDGE, command, CaseSummary)
 
 
-@router.post("/cases/{case_id}/sessions", status_code=status.HTTP_201_CREATED, tags=["mediator"])
+@router.post("/cases/{case_id}/sessions", status_code=status.HTTP_201_CREATED, tags=["mediator"],
+             responses={**STAFF, **problem_responses(409)})
 async def propose_session(case_id: UUID, body: SessionProposal, actor: MediatorDep,
                           rpc: RpcDep) -> SessionView:
     """Propose a mediation session for a case."""

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nats.aio.client import Client
 from pydantic import BaseModel
 
@@ -32,14 +33,19 @@ def get_rpc(request: Request) -> Rpc:
     return request.app.state.rpc  # type: ignore[no-any-return]
 
 
-async def get_principal(request: Request) -> Principal:
+bearer = HTTPBearer(auto_error=False, scheme_name="keycloak",
+                    description="An access token from Suara's Keycloak realm (audience suara-api).")
+
+
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
     """The caller, from a valid bearer token; 401 otherwise."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthorized("Send an access token: 'Authorization: Bearer <token>'.")
     validator: TokenValidator = request.app.state.validator
-    return await validator.validate(token.strip())
+    return await validator.validate(credentials.credentials.strip())
 
 
 def require_role(role: str) -> Callable[..., Awaitable[Actor]]:

@@ -44,3 +44,24 @@ class SessionProposal(_Body):
 class Readiness(BaseModel):
     status: str
     services: dict[str, str]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error the API returns."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = Field(
+        default=None, description="one entry per invalid field: {field, message}")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses` entries documenting problem+json bodies."""
+    described = {400: "Malformed request", 401: "Missing or invalid access token",
+                 403: "Authenticated but not allowed", 404: "Not found",
+                 409: "Conflicts with the current state", 422: "Invalid input",
+                 429: "Too many attempts", 503: "A service is not available; retry"}
+    return {s: {"model": Problem, "description": described[s],
+                "content": {"application/problem+json": {}}} for s in statuses}

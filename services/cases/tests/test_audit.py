@@ -8,6 +8,7 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
+
 from suara_cases import audit
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import select
+
 from suara_cases import service
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case, CaseMessage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from suara_cases.states import TRANSITIONS, CaseStatus, check_transition
 from suara_kit.errors import Conflict
 

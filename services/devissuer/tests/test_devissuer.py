@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+
 from suara_devissuer.__main__ import main
 from suara_devissuer.app import create_app
 from suara_devissuer.realm import check_realm, load_realm, parse_realm

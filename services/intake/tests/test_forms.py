@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from suara_contracts.rpc import Answer
 from suara_intake import forms
 from suara_kit.errors import ValidationFailed

@@ -6,6 +6,7 @@ import math
 import re
 
 import pytest
+
 from suara_intake import receipts
 
 KEY = b"test-key"

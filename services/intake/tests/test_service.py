@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
+
 from suara_contracts.rpc import StatusQuery, SubmitReport
 from suara_intake import receipts, service
 from suara_intake.handlers import MIGRATIONS

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+
 from suara_kit.auth import Principal, TokenValidator
 from suara_kit.errors import InvalidToken, Unavailable
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+
 from suara_contracts.events import CaseOpened
 from suara_contracts.rpc import Actor, ProposeSession
 from suara_contracts.subjects import Evt

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 from sqlmodel import select
+
 from suara_contracts.events import ReporterMessage
 from suara_contracts.rpc import InboxQuery
 from suara_kit import migrate

@@ -9,9 +9,9 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from suara_kit.clock import utcnow
 
 from suara_cases.models import AuditEntry
+from suara_kit.clock import utcnow
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = 0x5AA5_0001  # one chain: appends are serialised on PostgreSQL

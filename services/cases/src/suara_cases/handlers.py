@@ -7,6 +7,10 @@ from pathlib import Path
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from suara_cases import service
+from suara_cases.models import Inbox, Outbox
+from suara_cases.settings import CasesSettings
 from suara_contracts.events import SessionProposed, SubmissionReceived
 from suara_contracts.rpc import (
     AcknowledgeCase,
@@ -18,10 +22,6 @@ from suara_contracts.rpc import (
 )
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import ServiceApp
-
-from suara_cases import service
-from suara_cases.models import Inbox, Outbox
-from suara_cases.settings import CasesSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -6,6 +6,10 @@ from datetime import timedelta
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from suara_cases import audit, repository
+from suara_cases.models import Case, CaseMessage, CaseSession
+from suara_cases.states import CaseStatus, check_transition
 from suara_contracts.events import (
     CaseOpened,
     CaseStatusChanged,
@@ -17,10 +21,6 @@ from suara_contracts.rpc import Actor, CaseDetail, CaseSummary, SessionRef
 from suara_kit.clock import today
 from suara_kit.errors import Forbidden, NotFound
 from suara_kit.ids import uuid7
-
-from suara_cases import audit, repository
-from suara_cases.models import Case, CaseMessage, CaseSession
-from suara_cases.states import CaseStatus, check_transition
 
 HANDLER = "case-handler"
 

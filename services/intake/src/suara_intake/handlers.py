@@ -7,6 +7,7 @@ from pathlib import Path
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
 from suara_contracts.events import CaseOpened, CaseStatusChanged
 from suara_contracts.rpc import (
     FormDefinition,
@@ -17,12 +18,11 @@ from suara_contracts.rpc import (
     SubmitReport,
 )
 from suara_contracts.subjects import Evt, Rpc
-from suara_kit.errors import NotFound
-from suara_kit.service import ServiceApp
-
 from suara_intake import forms, service
 from suara_intake.models import Inbox, Outbox
 from suara_intake.settings import IntakeSettings
+from suara_kit.errors import NotFound
+from suara_kit.service import ServiceApp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field
+
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
 

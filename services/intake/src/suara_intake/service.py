@@ -7,14 +7,14 @@ from datetime import timedelta
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
 from suara_contracts.events import SubmissionReceived
 from suara_contracts.rpc import ReportStatus, StatusQuery, SubmitReport
+from suara_intake import forms, receipts, repository
+from suara_intake.models import Submission
 from suara_kit.clock import today, utcnow
 from suara_kit.errors import NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
-
-from suara_intake import forms, receipts, repository
-from suara_intake.models import Submission
 
 WRONG_RECEIPT = "That reference and receipt do not match. Check both and try again."
 

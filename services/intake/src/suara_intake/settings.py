@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+
 from suara_kit.settings import ServiceSettings
 
 DEV_RECEIPT_KEY = "development-only-receipt-key-change-me"

@@ -22,6 +22,7 @@ from nats.js.errors import NotFoundError
 from nats.micro.request import Request
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
+
 from suara_contracts.subjects import (
     DLQ_PREFIX,
     DLQ_STREAM,
@@ -29,7 +30,6 @@ from suara_contracts.subjects import (
     EVENTS_SUBJECTS,
     dlq_subject,
 )
-
 from suara_kit import telemetry
 from suara_kit.errors import SuaraError, Unavailable, ValidationFailed, error_from_problem
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy import Text, delete
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from suara_contracts.events import Envelope
 
+from suara_contracts.events import Envelope
 from suara_kit import telemetry
 from suara_kit.clock import utcnow
 from suara_kit.db import Database, UTCDateTime

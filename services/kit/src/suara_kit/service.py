@@ -19,8 +19,8 @@ from nats.micro.service import Service
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
-from suara_contracts.rpc import Health, HealthQuery
 
+from suara_contracts.rpc import Health, HealthQuery
 from suara_kit import migrate, telemetry
 from suara_kit.clock import utcnow
 from suara_kit.db import Database

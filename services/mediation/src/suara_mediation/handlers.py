@@ -6,11 +6,11 @@ from pathlib import Path
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
 from suara_contracts.events import CaseOpened
 from suara_contracts.rpc import ProposeSession, SessionView
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import ServiceApp
-
 from suara_mediation import service
 from suara_mediation.models import Inbox, Outbox
 from suara_mediation.settings import MediationSettings

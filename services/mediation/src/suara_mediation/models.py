@@ -6,6 +6,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from sqlmodel import Field
+
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
 

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
 from suara_contracts.events import CaseOpened, SessionProposed
 from suara_contracts.rpc import Actor, ProposeSession, SessionView
 from suara_contracts.subjects import Evt
 from suara_kit.clock import today, utcnow
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
-
 from suara_mediation import repository
 from suara_mediation.models import KnownCase, MediationSession
 

@@ -6,11 +6,11 @@ from pathlib import Path
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
 from suara_contracts.events import ReporterMessage
 from suara_contracts.rpc import Inbox, InboxQuery
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import ServiceApp
-
 from suara_notification import service
 from suara_notification.models import EventInbox, Outbox
 from suara_notification.settings import NotificationSettings

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+
 from suara_contracts.events import ReporterMessage
 from suara_contracts.rpc import Inbox, InboxMessage, InboxQuery
 from suara_kit.clock import today, utcnow
 from suara_kit.ids import uuid7
-
 from suara_notification import repository
 from suara_notification.models import Delivery, StoredMessage
 
