@@ -207,6 +207,7 @@ async def test_relay_publishes_in_batches(db: Database, js: JetStreamContext) ->
 async def test_running_relay_is_woken_after_commit(db: Database, js: JetStreamContext) -> None:
     relay = OutboxRelay(db, Outbox, js, poll_interval=60)
     task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.3)  # let the first pass find nothing: only wake() can publish now
     try:
         await stage(db)
         relay.wake()

@@ -45,14 +45,16 @@ async def connect(url: str, name: str) -> Client:
                               connect_timeout=5, allow_reconnect=True)
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create (or update) the event and dead-letter streams; safe to call from every replica."""
-    configs = [
-        StreamConfig(name=EVENTS_STREAM, subjects=[EVENTS_SUBJECTS], storage=StorageType.FILE,
-                     num_replicas=replicas, duplicate_window=15 * 60),
-        StreamConfig(name=DLQ_STREAM, subjects=[f"{DLQ_PREFIX}.>"], storage=StorageType.FILE,
-                     num_replicas=replicas, duplicate_window=15 * 60),
-    ]
+async def ensure_streams(js: JetStreamContext, replicas: int = 1, max_age_days: int = 30) -> None:
+    """Create (or update) the event and dead-letter streams; safe to call from every replica.
+
+    Events carry report content, so the stream keeps them only as long as consumers need to
+    catch up (`max_age`), not forever. The dead-letter stream keeps them for inspection as long.
+    """
+    common = {"storage": StorageType.FILE, "num_replicas": replicas,
+              "duplicate_window": 15 * 60, "max_age": max_age_days * 86400}
+    configs = [StreamConfig(name=EVENTS_STREAM, subjects=[EVENTS_SUBJECTS], **common),
+               StreamConfig(name=DLQ_STREAM, subjects=[f"{DLQ_PREFIX}.>"], **common)]
     for config in configs:
         try:
             await js.stream_info(config.name)

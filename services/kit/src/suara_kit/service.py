@@ -122,7 +122,7 @@ class ServiceApp:
         await migrate.upgrade_async(self.migrations, self.db.url)
         self.nc = await connect(self.settings.nats_url, self.name)
         js = self.nc.jetstream()
-        await ensure_streams(js, self.settings.nats_replicas)
+        await ensure_streams(js, self.settings.nats_replicas, self.settings.events_max_age_days)
         self.relay = OutboxRelay(self.db, self.outbox_model, js)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         for spec in self._consumer_specs:

@@ -23,6 +23,8 @@ class ServiceSettings(BaseSettings):
     env: Environment = Field(default="development", validation_alias=_shared("ENV"))
     nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_shared("NATS_URL"))
     nats_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("NATS_REPLICAS"))
+    events_max_age_days: int = Field(default=30, ge=1,
+                                     validation_alias=_shared("EVENTS_MAX_AGE_DAYS"))
     var_dir: Path = Field(default=Path("var"), validation_alias=_shared("VAR_DIR"))
     otlp_endpoint: str | None = Field(default=None, validation_alias=_shared("OTLP_ENDPOINT"))
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
