@@ -152,3 +152,15 @@ async def test_readiness_reports_every_service(system: Any) -> None:
     degraded = await system.http.get("/readyz")
     assert degraded.status_code == 503
     assert degraded.json()["services"]["notification"].startswith("unavailable")
+
+
+async def test_html_form_without_organisation_shows_the_error_by_the_field(system: Any) -> None:
+    page = await system.http.post("/report", data={"what_happened": "x" * 10, "country": "MY",
+                                                   "categories": "abuse"})
+    assert page.status_code == 422
+    assert 'id="organisation-error"' in page.text
+    too_long = await system.http.post("/report", data={
+        "organisation": "tenaganita", "categories": "abuse", "country": "MY",
+        "what_happened": "x" * 5001})
+    assert too_long.status_code == 422
+    assert "at most 5000 characters" in too_long.text

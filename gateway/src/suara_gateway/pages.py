@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from suara_contracts.rpc import Answer, FormDefinition, FormQuery, SubmitReceipt, SubmitReport
@@ -15,6 +16,7 @@ from suara_contracts.subjects import Rpc as S
 from suara_gateway.api import reporter_view
 from suara_gateway.deps import RpcDep
 from suara_kit.errors import SuaraError, ValidationFailed
+from suara_kit.messaging import validation_problem
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -59,9 +61,11 @@ async def submit_report(request: Request, rpc: RpcDep) -> HTMLResponse:
     answers = answers_from(posted, definition)
     organisation = str(posted.get("organisation", ""))
     try:
-        receipt = await rpc(S.INTAKE_SUBMIT, SubmitReport(organisation=organisation or "none",
-                                                          answers=answers), SubmitReceipt)
-    except ValidationFailed as exc:
+        report = SubmitReport.model_validate({"organisation": organisation, "answers": answers})
+        receipt = await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
+    except (ValidationError, ValidationFailed) as exc:
+        if isinstance(exc, ValidationError):
+            exc = validation_problem(exc)
         return _render(request, "form.html", status=422, form=definition,
                        values={**answers, "organisation": organisation},
                        errors=field_errors(exc))
