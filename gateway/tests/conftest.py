@@ -93,3 +93,15 @@ async def client(gateway: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=gateway, client=("203.0.113.7", 41000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
             yield http
+
+
+@pytest.fixture
+def make_claims() -> Callable[..., dict[str, Any]]:
+    """`claims(**overrides)`, for tests that assemble tokens by hand."""
+    return claims
+
+
+@pytest.fixture
+def new_key() -> Callable[[str], RSAKey]:
+    """`rsa_key(kid)`: a key the issuer does not publish."""
+    return rsa_key

@@ -8,6 +8,7 @@ import time
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from suara_gateway import problems
 from suara_kit import telemetry
 
 access_log = logging.getLogger("suara.gateway.access")
@@ -36,12 +37,12 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, status = time.perf_counter(), 500
+        started, status, responded = time.perf_counter(), 500, False
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 headers = [(k, v) for k, v in message.get("headers", []) if k != b"set-cookie"]
                 present = {k for k, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
@@ -52,6 +53,15 @@ class EdgeMiddleware:
         with tracer.start_as_current_span(f"{scope['method']}", kind=SpanKind.SERVER) as span:
             try:
                 await self.app(scope, receive, send_wrapper)
+            except Exception as exc:
+                # Starlette answers unexpected errors outside this middleware (no security
+                # headers) and re-raises them for the server to log with a traceback, whose
+                # message may quote a worker's words. Answer here; log the type only.
+                if responded:
+                    problems.log.error("unhandled %s after the response began",
+                                       type(exc).__name__)
+                else:
+                    await problems.unexpected_response(exc)(scope, receive, send_wrapper)
             finally:
                 route = getattr(scope.get("route"), "path", "unmatched")
                 span.update_name(f"{scope['method']} {route}")

@@ -92,5 +92,8 @@ async def follow_up(request: Request, rpc: RpcDep) -> HTMLResponse:
     except SuaraError as exc:
         if exc.status >= 500:
             raise
-        return _render(request, "follow_up.html", status=exc.status, error=exc.detail)
+        page = _render(request, "follow_up.html", status=exc.status, error=exc.detail)
+        if "retry_after" in exc.extra:
+            page.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return page
     return _render(request, "status.html", view=view)

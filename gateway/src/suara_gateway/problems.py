@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from suara_kit.errors import PROBLEM_BASE, InvalidToken, SuaraError, ValidationFailed
+from suara_kit.messaging import describe
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -49,10 +50,15 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
                         headers=exc.headers)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled %s", type(exc).__name__)
+def unexpected_response(exc: Exception) -> JSONResponse:
+    """The 500 for a failure nobody expected; only the exception's type is logged."""
+    log.error("unhandled %s", describe(exc))
     return problem_response(SuaraError("Something went wrong on our side; nothing you sent "
                                        "before this request was lost."))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    return unexpected_response(exc)
 
 
 def install(app: FastAPI) -> None:

@@ -315,8 +315,6 @@ async def test_unexpected_error_is_a_500_without_details(
     assert SECRET not in str(info.value.problem())
 
 
-@pytest.mark.xfail(strict=True, reason="kit bug: endpoint() logs with log.exception, so the "
-                   "traceback carries the exception's message (personal data) into the logs")
 async def test_unexpected_error_message_is_not_logged(
         nc: Client, serve: Callable[..., Awaitable[str]], caplog: pytest.LogCaptureFixture) -> None:
     subject = await serve("crash", FormQuery, crash)
@@ -356,3 +354,14 @@ async def test_invalid_fields_come_back_to_call_as_validation_failed(
     assert fields == {"reference", "receipt"}
     assert SECRET not in json.dumps(info.value.problem())
     assert "SU-AAAA-BBBB" not in json.dumps(info.value.problem())
+
+
+async def test_two_poison_messages_without_msg_id_both_reach_the_dlq(js: JetStreamContext) -> None:
+    async def refuses(_: Msg) -> None:
+        raise PermanentFailure("unreadable")
+
+    spec = ConsumerSpec(durable="kit-anon-poison", subject=Evt.CASE_OPENED, handle=refuses)
+    await js.publish(Evt.CASE_OPENED, b"first")
+    await js.publish(Evt.CASE_OPENED, b"second")
+    await run_consumer(js, spec, lambda: settled(js, "kit-anon-poison", 2))
+    assert await dlq_messages(js) == 2

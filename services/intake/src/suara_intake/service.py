@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -66,7 +67,7 @@ async def check_receipt(session: AsyncSession, query: StatusQuery,
         raise NotFound(WRONG_RECEIPT)
     now = utcnow()
     if sub.locked_until and sub.locked_until > now:
-        minutes = max(1, int((sub.locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((sub.locked_until - now).total_seconds() / 60))
         raise TooManyAttempts(f"Too many wrong receipts for this reference. Wait {minutes} "
                               "minutes, then try again.", retry_after=minutes * 60)
     if receipts.receipt_matches(policy.key, sub.receipt_salt, query.receipt, sub.receipt_hash):

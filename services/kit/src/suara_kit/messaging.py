@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import nats
@@ -85,12 +87,20 @@ def endpoint(request_model: type[ReqT],
             except SuaraError as exc:
                 await _respond_problem(req, exc)
             except Exception as exc:
-                log.exception("endpoint %s failed: %s", req.subject, type(exc).__name__)
+                log.error("endpoint %s failed: %s", req.subject, describe(exc))
                 await _respond_problem(req, SuaraError("The service failed; nothing was lost."))
             else:
                 await req.respond(reply.model_dump_json().encode())
 
     return serve
+
+
+def describe(exc: BaseException) -> str:
+    """An exception's type and where it was raised, without its message: messages of database
+    and validation errors can quote a worker's words."""
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(exc).__name__} at {where}" if where else type(exc).__name__
 
 
 async def _respond_problem(req: Request, exc: SuaraError) -> None:
@@ -213,7 +223,7 @@ class DurableConsumer:
             except Exception as exc:
                 log.warning("consumer %s: event %s failed (%s), delivery %d",
                             self.spec.durable, headers.get("Nats-Msg-Id"),
-                            type(exc).__name__, delivered)
+                            describe(exc), delivered)
                 if delivered >= self.spec.max_attempts:
                     await self._dead_letter(msg, type(exc).__name__)
                 else:
@@ -224,7 +234,7 @@ class DurableConsumer:
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         headers = msg.headers or {}
-        event_id = headers.get("Nats-Msg-Id", "unknown")
+        event_id = headers.get("Nats-Msg-Id") or f"seq-{msg.metadata.sequence.stream}"
         dlq_headers = {"Nats-Msg-Id": f"{event_id}:{self.spec.durable}",
                        "Suara-Original-Subject": msg.subject, "Suara-Consumer": self.spec.durable,
                        "Suara-Reason": reason[:100]}
