@@ -17,7 +17,7 @@ export UV_LINK_MODE := copy
 
 MEMBERS := $(wildcard contracts/pyproject.toml services/*/pyproject.toml gateway/pyproject.toml)
 
-.PHONY: help install run test test-fast lint contracts migration clean
+.PHONY: help install run test test-fast lint contracts migration bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ contracts: install ## Regenerate contracts/ (OpenAPI, AsyncAPI, JSON Schemas) fr
 
 migration: install ## New Alembic revision: make migration PKG=suara_cases MSG="add x"
 	$(PY) -m suara_kit.migrate $(PKG) "$(MSG)"
+
+bench: install ## Print end-to-end submission throughput (SQLite, then PostgreSQL if reachable)
+	$(PY) bench/submissions.py
+	-$(PY) bench/submissions.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 clean: ## Remove the environment and local state under var/
 	rm -rf $(VENV) $(TOOLS) var

@@ -12,18 +12,15 @@ from sqlmodel import col, select
 from suara_cases import audit
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry
-from suara_kit import migrate
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
+from suara_kit.testing import migrated
 
 
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
-    url = database_url("cases")
-    await migrate.upgrade_async(MIGRATIONS, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
+    async with migrated(MIGRATIONS, database_url("cases")) as database:
+        yield database
 
 
 async def entries(db: Database) -> list[AuditEntry]:

@@ -15,11 +15,11 @@ from suara_cases.models import AuditEntry, Case, CaseMessage
 from suara_cases.states import CaseStatus
 from suara_contracts.events import SubmissionReceived
 from suara_contracts.rpc import Actor
-from suara_kit import migrate
 from suara_kit.clock import today
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound
 from suara_kit.ids import uuid7
+from suara_kit.testing import migrated
 
 WEEK = timedelta(days=7)
 HANDLER = Actor(subject="staff-1", roles=["case-handler"], organisation="tenaganita")
@@ -28,11 +28,8 @@ OTHER_ORG = Actor(subject="staff-2", roles=["case-handler"], organisation="apmm"
 
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
-    url = database_url("cases")
-    await migrate.upgrade_async(MIGRATIONS, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
+    async with migrated(MIGRATIONS, database_url("cases")) as database:
+        yield database
 
 
 def submission(**changes: Any) -> SubmissionReceived:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -15,11 +14,11 @@ from suara_contracts.rpc import StatusQuery, SubmitReport
 from suara_intake import receipts, service
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Submission
-from suara_kit import migrate
 from suara_kit.clock import today, utcnow
 from suara_kit.db import Database
 from suara_kit.errors import NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
+from suara_kit.testing import migrated
 
 ORGS = ["tenaganita", "apmm"]
 POLICY = service.ReceiptPolicy(key=b"k" * 32, max_failures=3, lockout=timedelta(minutes=15))
@@ -31,12 +30,9 @@ REPORT = SubmitReport(organisation="tenaganita", language="id", answers={
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite"
-    await migrate.upgrade_async(MIGRATIONS, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
+async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
+    async with migrated(MIGRATIONS, database_url("intake")) as database:
+        yield database
 
 
 class Clock:
@@ -107,11 +103,12 @@ async def test_submit_stores_only_salt_and_keyed_hash(db: Database) -> None:
             assert form not in as_text
             if isinstance(value, bytes):
                 assert form.encode() not in value
-    await db.dispose()
-    with sqlite3.connect(db.url.split("///", 1)[1]) as plain:
-        dump = "\n".join(plain.iterdump())
-    assert "INSERT INTO \"submission\"" in dump
-    assert receipts.normalise(receipt) not in dump.upper()
+    if db.url.startswith("sqlite"):  # the whole file, free pages and all
+        await db.dispose()
+        with sqlite3.connect(db.url.split("///", 1)[1]) as plain:
+            dump = "\n".join(plain.iterdump())
+        assert "INSERT INTO \"submission\"" in dump
+        assert receipts.normalise(receipt) not in dump.upper()
 
 
 async def test_two_submissions_get_distinct_references_and_salts(db: Database) -> None:

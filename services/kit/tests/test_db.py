@@ -13,20 +13,17 @@ from sqlmodel import select
 
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Outbox
-from suara_kit import migrate
 from suara_kit.db import Database, UTCDateTime, is_sqlite
 from suara_kit.ids import uuid7
+from suara_kit.testing import migrated
 
 BANGKOK = timezone(timedelta(hours=7))
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite"
-    await migrate.upgrade_async(MIGRATIONS, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
+    async with migrated(MIGRATIONS, f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite") as database:
+        yield database
 
 
 def row(created_at: datetime) -> Outbox:

@@ -24,21 +24,18 @@ from suara_contracts.events import CaseOpened
 from suara_contracts.subjects import EVENTS_STREAM, Evt
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Outbox
-from suara_kit import migrate, telemetry
+from suara_kit import telemetry
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
 from suara_kit.messaging import ensure_streams
 from suara_kit.outbox import OutboxRelay, add_event, parse_payload
-from suara_kit.testing import eventually
+from suara_kit.testing import eventually, migrated
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite"
-    await migrate.upgrade_async(MIGRATIONS, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
+    async with migrated(MIGRATIONS, f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite") as database:
+        yield database
 
 
 @pytest.fixture

@@ -74,11 +74,41 @@ def validation_problem(exc: ValidationError) -> ValidationFailed:
     return ValidationFailed(f"{first['field']}: {first['message']}", errors=errors)
 
 
-def endpoint(request_model: type[ReqT],
-             handler: Callable[[ReqT], Awaitable[BaseModel]]) -> Callable[[Request], Awaitable[None]]:
+class Concurrency:
+    """Runs endpoint work as tasks, at most `limit` at once: a subscription's callbacks run one
+    at a time, so without this one slow request would stall every other."""
+
+    def __init__(self, limit: int = 32) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def spawn(self, work: Awaitable[None]) -> None:
+        """Start `work` once a slot is free (waiting here is the backpressure)."""
+        await self._slots.acquire()
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def drain(self) -> None:
+        """Wait for the work in flight."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def endpoint(request_model: type[ReqT], handler: Callable[[ReqT], Awaitable[BaseModel]],
+             concurrency: Concurrency | None = None) -> Callable[[Request], Awaitable[None]]:
     """Wrap a typed handler as a nats.micro endpoint that answers errors as problem bodies."""
 
     async def serve(req: Request) -> None:
+        if concurrency is not None:
+            await concurrency.spawn(answer(req))
+        else:
+            await answer(req)
+
+    async def answer(req: Request) -> None:
         with telemetry.consumer_span(req.subject, req.headers, kind=SpanKind.SERVER):
             try:
                 reply = await handler(request_model.model_validate_json(req.data))

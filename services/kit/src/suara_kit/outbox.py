@@ -6,19 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from nats.js import JetStreamContext
 from pydantic import BaseModel
-from sqlalchemy import Text, delete
-from sqlmodel import Field, SQLModel, select
+from sqlalchemy import Text, delete, update
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.events import Envelope
 from suara_kit import telemetry
 from suara_kit.clock import utcnow
-from suara_kit.db import Database, UTCDateTime
+from suara_kit.db import Database, UTCDateTime, is_sqlite
 from suara_kit.ids import uuid7
 
 log = logging.getLogger(__name__)
@@ -64,12 +65,14 @@ class OutboxRelay:
     """Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = event id."""
 
     def __init__(self, db: Database, outbox: type[OutboxRow], js: JetStreamContext, *,
-                 batch: int = 200, poll_interval: float = 1.0,
+                 batch: int = 200, poll_interval: float = 1.0, gather_delay: float = 0.005,
                  retention: timedelta = timedelta(days=1)) -> None:
         self.db, self.outbox, self.js = db, outbox, js
         self.batch, self.poll_interval, self.retention = batch, poll_interval, retention
+        self.gather_delay = gather_delay
         self._wake = asyncio.Event()
         self._stopping = False
+        self._next_purge = 0.0
 
     def wake(self) -> None:
         """Ask the relay to look for new rows now."""
@@ -81,11 +84,14 @@ class OutboxRelay:
             try:
                 while await self.publish_pending():
                     pass
-                await self._purge()
+                if time.monotonic() >= self._next_purge:
+                    await self._purge()
+                    self._next_purge = time.monotonic() + 600
             except Exception as exc:  # keep relaying after DB or NATS hiccups
                 log.warning("outbox relay pass failed: %s", type(exc).__name__)
             try:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await asyncio.sleep(self.gather_delay)  # let a burst's commits share one pass
             except TimeoutError:
                 pass
             self._wake.clear()
@@ -96,25 +102,45 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_pending(self) -> int:
-        """Publish one batch; return how many rows were published."""
-        row_cls = self.outbox
+        """Publish one batch; return how many rows were published.
+
+        On PostgreSQL the rows stay locked (FOR UPDATE SKIP LOCKED) while they are published,
+        so replicas never publish the same row twice. SQLite has one relay and one pooled
+        connection: it claims, lets go of the connection while publishing, then marks.
+        """
+        if is_sqlite(self.db.url):
+            async with self.db.transaction() as session:
+                rows = await self._pending(session)
+            results = await self._publish_all(rows)
+            async with self.db.transaction() as session:
+                return await self._mark(session, rows, results)
         async with self.db.transaction() as session:
-            stmt = (select(row_cls).where(row_cls.published_at.is_(None))  # type: ignore[union-attr]
-                    .order_by(row_cls.id).limit(self.batch).with_for_update(skip_locked=True))
-            rows = list(await session.exec(stmt))
-            if not rows:
-                return 0
-            results = await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
-            now, done = utcnow(), 0
-            for row, result in zip(rows, results, strict=True):
-                if isinstance(result, BaseException):
-                    row.attempts += 1
-                    row.last_error = type(result).__name__
-                else:
-                    row.published_at, done = now, done + 1
-            if done == 0:
-                log.warning("outbox relay: %d rows could not be published", len(rows))
-            return done
+            rows = await self._pending(session)
+            return await self._mark(session, rows, await self._publish_all(rows))
+
+    async def _pending(self, session: AsyncSession) -> list[OutboxRow]:
+        row_cls = self.outbox
+        stmt = (select(row_cls).where(col(row_cls.published_at).is_(None))
+                .order_by(col(row_cls.id)).limit(self.batch).with_for_update(skip_locked=True))
+        return list(await session.exec(stmt))
+
+    async def _publish_all(self, rows: list[OutboxRow]) -> list[BaseException | None]:
+        return await asyncio.gather(*(self._publish(r) for r in rows), return_exceptions=True)
+
+    async def _mark(self, session: AsyncSession, rows: list[OutboxRow],
+                    results: list[BaseException | None]) -> int:
+        row_cls = self.outbox
+        done = [r.id for r, res in zip(rows, results, strict=True) if res is None]
+        failed = {r.id: type(res).__name__ for r, res in zip(rows, results, strict=True) if res}
+        if done:
+            await session.exec(update(row_cls).where(col(row_cls.id).in_(done))
+                               .values(published_at=utcnow()))
+        for row_id, error in failed.items():
+            await session.exec(update(row_cls).where(col(row_cls.id) == row_id)
+                               .values(attempts=col(row_cls.attempts) + 1, last_error=error))
+        if rows and not done:
+            log.warning("outbox relay: %d rows could not be published", len(rows))
+        return len(done)
 
     async def _publish(self, row: OutboxRow) -> None:
         parent = telemetry.extract({"traceparent": row.traceparent} if row.traceparent else None)

@@ -26,6 +26,7 @@ from suara_kit.clock import utcnow
 from suara_kit.db import Database
 from suara_kit.logs import configure_logging
 from suara_kit.messaging import (
+    Concurrency,
     ConsumerSpec,
     DurableConsumer,
     PermanentFailure,
@@ -52,6 +53,7 @@ class ServiceApp:
         self.source = f"/suara/{name}"
         self.db = Database(settings.resolved_database_url())
         self._endpoints: dict[str, Callable[[object], Awaitable[None]]] = {}
+        self._concurrency = Concurrency(settings.rpc_concurrency)
         self._consumer_specs: list[ConsumerSpec] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._consumers: list[DurableConsumer] = []
@@ -66,7 +68,7 @@ class ServiceApp:
         """Serve `subject` (under this service's versioned prefix) with a typed handler."""
         if not subject.startswith(self.rpc_prefix + "."):
             raise ValueError(f"{subject} is outside {self.rpc_prefix}")
-        self._endpoints[subject] = endpoint(model, handler)  # type: ignore[assignment]
+        self._endpoints[subject] = endpoint(model, handler, self._concurrency)  # type: ignore[assignment]
 
     def on_event(self, subject: str, model: type[D], durable: str,
                  handler: Callable[[AsyncSession, UUID, D], Awaitable[None]]) -> None:
@@ -142,6 +144,7 @@ class ServiceApp:
         """Stop serving, finish in-flight work, close connections."""
         if self._micro:
             await self._micro.stop()
+        await self._concurrency.drain()
         if self.relay:
             self.relay.stop()
         for consumer in self._consumers:

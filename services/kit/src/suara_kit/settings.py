@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = Field(default=None, validation_alias=_shared("OTLP_ENDPOINT"))
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     database_url: str | None = None
+    rpc_concurrency: int = Field(default=32, ge=1, le=1000)
 
     service_name: str = "suara"
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from suara_kit.db import Database
+from suara_kit.migrate import upgrade_async
 from suara_kit.natsserver import NatsServer
 
 PG_DSN = os.environ.get("SUARA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -122,3 +125,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _pg_skipped:
         terminalreporter.write_sep("!", f"PostgreSQL NOT TESTED: {len(_pg_skipped)} variants "
                                         f"skipped, {PG_DSN} unreachable", red=True, bold=True)
+
+
+@asynccontextmanager
+async def migrated(migrations: Path, url: str) -> AsyncIterator[Database]:
+    """A service's database brought to head by its own migrations, disposed afterwards."""
+    await upgrade_async(migrations, url)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
