@@ -15,16 +15,29 @@ STACK_DB_NAMES = {"intake": "intake", "case-management": "cases",
 
 
 @pytest.fixture
-def stack(tmp_path: Path, database_url: Callable[[str], str]) -> Iterator[Stack]:
-    """nats-server from the wheel, dev issuer, four services and gateway as child processes,
-    each service on its own fresh database (SQLite files under var/, or PostgreSQL)."""
-    urls = {name: database_url(db) for name, db in STACK_DB_NAMES.items()}
-    running = Stack(var_dir=tmp_path / "var", database_urls=urls)
+def start_stack(tmp_path: Path, database_url: Callable[[str], str]
+                ) -> Iterator[Callable[..., Stack]]:
+    """Start nats-server from the wheel, the dev issuer, four services and the gateway as child
+    processes, each service on its own fresh database (SQLite under var/, or PostgreSQL)."""
+    started: list[Stack] = []
+
+    def start(extra_env: dict[str, str] | None = None) -> Stack:
+        urls = {name: database_url(db) for name, db in STACK_DB_NAMES.items()}
+        running = Stack(var_dir=tmp_path / "var", database_urls=urls, extra_env=extra_env or {})
+        started.append(running)
+        return running.start()
+
     try:
-        running.start()
-        yield running
+        yield start
     finally:
-        running.stop()
+        for running in started:
+            running.stop()
+
+
+@pytest.fixture
+def stack(start_stack: Callable[..., Stack]) -> Stack:
+    """The whole system, as `make run` starts it."""
+    return start_stack()
 
 
 def token(stack: Stack, username: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ none of them in any database file, log or the JetStream store."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from suara_kit.stack import Stack
 
 from .conftest import token
+from .otlp_sink import OtlpSink
 
 pytestmark = pytest.mark.e2e
 
@@ -30,11 +32,26 @@ def files_containing(root: Path, needle: bytes) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
-def test_identifying_headers_are_never_kept(stack: Stack) -> None:
-    with httpx.Client(base_url=stack.gateway_url, timeout=15, headers=CANARIES) as api:
-        submit_and_follow(stack, api)
-    stack.stop()  # flush every store and log to disk before reading them
+def test_identifying_headers_are_never_kept(start_stack: Callable[..., Stack]) -> None:
+    with OtlpSink() as traces:
+        stack = start_stack({"SUARA_OTLP_ENDPOINT": traces.endpoint})
+        with httpx.Client(base_url=stack.gateway_url, timeout=15, headers=CANARIES) as api:
+            submit_and_follow(stack, api)
+        stack.stop()  # flush every store, log and span exporter before reading them
     scan(stack.var_dir)
+    exported = traces.received
+    assert b"POST /api/v1/reports" in exported, "no spans were exported: the check sees nothing"
+    assert b"process suara.evt.intake.submission.received.v1" in exported
+    for needle in [NARRATIVE, *spread(CANARIES)]:
+        assert needle.encode() not in exported, f"{needle!r} left the system in a span"
+
+
+def spread(headers: dict[str, str]) -> list[str]:
+    """Each header value and its parts long enough to be distinctive."""
+    parts: set[str] = set()
+    for value in headers.values():
+        parts |= {value, *value.replace(",", " ").replace(";", " ").split()}
+    return [p for p in parts if len(p) >= 6]
 
 
 def submit_and_follow(stack: Stack, api: httpx.Client) -> None:
@@ -62,9 +79,6 @@ def scan(var: Path) -> None:
     assert files_containing(var, NARRATIVE.encode()), "scan reads no store: control not found"
     assert any(p.suffix == ".log" for p in var.rglob("*")), "no log files were scanned"
     assert any("jetstream" in str(p) for p in var.rglob("*")), "no JetStream store was scanned"
-    for header, value in CANARIES.items():
-        for needle in {value, *value.replace(",", " ").replace(";", " ").split()}:
-            if len(needle) < 6:
-                continue
-            found = files_containing(var, needle.encode())
-            assert not found, f"{header} value {needle!r} kept in {found}"
+    for needle in spread(CANARIES):
+        found = files_containing(var, needle.encode())
+        assert not found, f"header value {needle!r} kept in {found}"

@@ -42,6 +42,7 @@ def create_app(settings: GatewaySettings | None = None,
             await nc.close()
             if validator is None:
                 await app.state.validator.aclose()
+            telemetry.shutdown_tracing()
 
     app = FastAPI(title="Suara API", version="1.0.0", description=DESCRIPTION,
                   openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,

@@ -156,6 +156,7 @@ class ServiceApp:
         if self.nc:
             await self.nc.close()
         await self.db.dispose()
+        telemetry.shutdown_tracing()
 
     def run(self) -> None:
         """Run until SIGINT or SIGTERM (the `python -m suara_<service>` entry point)."""

@@ -34,6 +34,13 @@ def setup_tracing(service: str, otlp_endpoint: str | None) -> None:
     _configured = True
 
 
+def shutdown_tracing() -> None:
+    """Export every span still buffered; called when a process stops."""
+    provider = trace.get_tracer_provider()
+    if _configured and isinstance(provider, TracerProvider):
+        provider.shutdown()
+
+
 def tracer() -> trace.Tracer:
     """Suara's tracer."""
     return trace.get_tracer("suara")
