@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 from uuid import UUID
 
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -35,27 +34,12 @@ from suara_kit.messaging import (
     PermanentFailure,
     call,
     endpoint,
-    ensure_streams,
 )
 from suara_kit.service import ServiceApp
 from suara_kit.testing import eventually
 
 SUBJECT = "suara.rpc.kittest.v1"
 SECRET = "Majikan saya Ibu Lestari di Jalan Mawar 7"
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def js(nc: Client) -> JetStreamContext:
-    context = nc.jetstream()
-    await ensure_streams(context)
-    return context
 
 
 def case_opened() -> CaseOpened:

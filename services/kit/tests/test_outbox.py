@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -36,20 +35,6 @@ from suara_kit.testing import eventually, migrated
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite") as database:
         yield database
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await nats.connect(nats_url)
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def js(nc: Client) -> JetStreamContext:
-    context = nc.jetstream()
-    await ensure_streams(context)
-    return context
 
 
 @pytest.fixture

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -32,8 +31,8 @@ NOW = utcnow()
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path}/mediation.sqlite"
+def db_url(database_url: Callable[[str], str]) -> str:
+    url = database_url("mediation")
     migrate.upgrade(MIGRATIONS, url)
     return url
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from uuid import UUID
 
 import pytest
@@ -21,8 +20,8 @@ from suara_notification.models import Delivery, StoredMessage
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path}/notification.sqlite"
+def db_url(database_url: Callable[[str], str]) -> str:
+    url = database_url("notification")
     migrate.upgrade(MIGRATIONS, url)
     return url
 
