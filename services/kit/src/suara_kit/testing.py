@@ -120,6 +120,7 @@ async def eventually(check: Callable[[], object], timeout: float = 20.0,
         await asyncio.sleep(interval)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say loudly when the PostgreSQL variants did not run."""
     if _pg_skipped:
