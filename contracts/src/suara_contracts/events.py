@@ -46,6 +46,7 @@ class SubmissionReceived(_Event):
     risk_reasons: list[str]
     received_on: date = Field(description="coarsened to the day: no time pattern is kept")
     answers: dict[str, str | list[str]]
+    channel: Literal["web", "assisted", "partner"] = "web"
 
 
 class CaseOpened(_Event):

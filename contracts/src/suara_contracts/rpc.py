@@ -77,6 +77,36 @@ class SubmitReceipt(_Msg):
     status: str
 
 
+Channel = Literal["web", "assisted", "partner"]
+
+
+class OnBehalfReport(_Msg):
+    """A report filed for a worker by CSO staff (assisted) or a partner's system (partner).
+    The filer gets a one-time claim code, never the receipt: the worker turns the code into
+    a receipt only they know."""
+
+    actor: Actor
+    channel: Literal["assisted", "partner"]
+    language: str = Field(default="en", min_length=2, max_length=16)
+    answers: dict[str, Answer] = Field(max_length=100)
+
+
+class ClaimTicket(_Msg):
+    """What the filer hands to the worker: the reference and a single-use claim code."""
+
+    reference: str
+    claim_code: str
+    claim_by: date
+    status: str
+
+
+class ClaimReceipt(_Msg):
+    """The worker redeems a claim code for their own receipt."""
+
+    reference: str = Field(min_length=1, max_length=32)
+    claim_code: str = Field(min_length=1, max_length=32)
+
+
 class StatusQuery(_Msg):
     """A reporter's follow-up: reference and receipt, nothing else."""
 

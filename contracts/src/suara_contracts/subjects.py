@@ -21,6 +21,8 @@ class Rpc:
     INTAKE_SUBMIT: Final = f"{INTAKE}.submit"
     INTAKE_STATUS: Final = f"{INTAKE}.status"
     INTAKE_FORM: Final = f"{INTAKE}.form"
+    INTAKE_SUBMIT_ON_BEHALF: Final = f"{INTAKE}.submit-on-behalf"
+    INTAKE_CLAIM: Final = f"{INTAKE}.claim"
     INTAKE_HEALTH: Final = f"{INTAKE}.health"
 
     CASES: Final = "suara.rpc.cases.v1"

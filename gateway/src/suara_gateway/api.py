@@ -14,12 +14,15 @@ from suara_contracts.rpc import (
     CaseListQuery,
     CaseQuery,
     CaseSummary,
+    ClaimReceipt,
+    ClaimTicket,
     FormDefinition,
     FormQuery,
     Health,
     HealthQuery,
     Inbox,
     InboxQuery,
+    OnBehalfReport,
     ProposeSession,
     ReportStatus,
     SessionView,
@@ -29,11 +32,12 @@ from suara_contracts.rpc import (
 )
 from suara_contracts.subjects import HEALTH_SUBJECTS
 from suara_contracts.subjects import Rpc as S
-from suara_gateway.deps import HandlerDep, MediatorDep, Rpc, RpcDep
+from suara_gateway.deps import HandlerDep, MediatorDep, PartnerDep, Rpc, RpcDep
 from suara_gateway.schemas import (
     Acknowledgement,
     Readiness,
     ReporterView,
+    ReportForWorker,
     ReportLookup,
     SessionProposal,
     problem_responses,
@@ -55,6 +59,33 @@ async def submit_report(report: SubmitReport, rpc: RpcDep) -> SubmitReceipt:
     """Submit a grievance anonymously. Keep the receipt: it is shown once and cannot be
     recovered."""
     return await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
+
+
+@router.post("/reports/claim", tags=["reporter"], responses=problem_responses(404, 409, 429))
+async def claim_receipt(body: ClaimReceipt, rpc: RpcDep) -> SubmitReceipt:
+    """Turn the one-time claim code that staff or a partner handed you into your own receipt.
+    The code then stops working; keep the receipt: it is shown once."""
+    return await rpc(S.INTAKE_CLAIM, body, SubmitReceipt)
+
+
+@router.post("/assisted/reports", status_code=status.HTTP_201_CREATED, tags=["case handler"],
+             responses=problem_responses(401, 403))
+async def file_assisted_report(body: ReportForWorker, actor: HandlerDep,
+                               rpc: RpcDep) -> ClaimTicket:
+    """File a report for a worker met in person or by phone. Hand the worker the reference and
+    the claim code; they claim their own receipt, which you never see."""
+    report = OnBehalfReport(actor=actor, channel="assisted", **body.model_dump())
+    return await rpc(S.INTAKE_SUBMIT_ON_BEHALF, report, ClaimTicket)
+
+
+@router.post("/partner/reports", status_code=status.HTTP_201_CREATED, tags=["partner"],
+             responses=problem_responses(401, 403))
+async def file_partner_report(body: ReportForWorker, actor: PartnerDep,
+                              rpc: RpcDep) -> ClaimTicket:
+    """A partner system (OAuth2 client credentials) files a report its hotline collected, for
+    its own organisation; the worker claims a receipt with the returned code."""
+    report = OnBehalfReport(actor=actor, channel="partner", **body.model_dump())
+    return await rpc(S.INTAKE_SUBMIT_ON_BEHALF, report, ClaimTicket)
 
 
 async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:

@@ -63,3 +63,4 @@ def require_role(role: str) -> Callable[..., Awaitable[Actor]]:
 RpcDep = Annotated[Rpc, Depends(get_rpc)]
 HandlerDep = Annotated[Actor, Depends(require_role("case-handler"))]
 MediatorDep = Annotated[Actor, Depends(require_role("mediator"))]
+PartnerDep = Annotated[Actor, Depends(require_role("cso-partner"))]

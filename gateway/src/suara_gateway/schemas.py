@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from suara_contracts.rpc import InboxMessage, SessionMode
+from suara_contracts.rpc import Answer, InboxMessage, SessionMode
 
 
 class _Body(BaseModel):
@@ -27,6 +27,13 @@ class ReporterView(BaseModel):
     status: str
     received_on: date
     messages: list[InboxMessage]
+
+
+class ReportForWorker(_Body):
+    """A report filed for a worker by CSO staff or a partner's hotline system."""
+
+    language: str = Field(default="en", min_length=2, max_length=16)
+    answers: dict[str, Answer] = Field(max_length=100)
 
 
 class Acknowledgement(_Body):

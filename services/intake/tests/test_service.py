@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from suara_contracts.rpc import StatusQuery, SubmitReport
+from suara_contracts.events import SubmissionReceived
+from suara_contracts.rpc import Actor, ClaimReceipt, OnBehalfReport, StatusQuery, SubmitReport
 from suara_intake import receipts, service
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Submission
 from suara_kit.clock import today, utcnow
 from suara_kit.db import Database
-from suara_kit.errors import NotFound, TooManyAttempts, ValidationFailed
+from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
 
@@ -224,3 +225,66 @@ async def test_case_events_update_the_submission(db: Database) -> None:
         await service.case_status_changed(session, sub.id, "acknowledged")
     row = await stored(db, sub.reference)
     assert (row.case_id, row.status) == (case_id, "acknowledged")
+
+
+HANDLER = Actor(subject="staff-3", roles=["case-handler"], organisation="tenaganita")
+PARTNER = Actor(subject="svc-map", roles=["cso-partner"], organisation="map-foundation",
+                client_id="partner-map-foundation")
+
+
+async def on_behalf(db: Database, actor: Actor, channel: str = "assisted"
+                    ) -> tuple[Submission, str, SubmissionReceived]:
+    report = OnBehalfReport(actor=actor, channel=channel, answers=REPORT.answers)
+    async with db.transaction() as session:
+        return await service.submit_on_behalf(session, report, [*ORGS, "map-foundation"],
+                                              POLICY, timedelta(days=14))
+
+
+async def claim(db: Database, reference: str, code: str) -> tuple[Submission, str] | None:
+    async with db.transaction() as session:
+        return await service.claim(session, ClaimReceipt(reference=reference, claim_code=code),
+                                   POLICY)
+
+
+async def test_assisted_filing_gives_a_claim_code_not_a_receipt(db: Database) -> None:
+    sub, code, event = await on_behalf(db, HANDLER)
+    assert sub.receipt_hash is None
+    assert sub.organisation == "tenaganita"
+    assert event.channel == "assisted"
+    assert len(receipts.normalise(code)) * 5 >= 50
+    assert await check(db, sub.reference, code) is None  # a claim code is no receipt
+
+
+async def test_claiming_sets_a_receipt_only_the_worker_knows_and_kills_the_code(
+        db: Database) -> None:
+    sub, code, _ = await on_behalf(db, PARTNER, "partner")
+    claimed = await claim(db, sub.reference.lower(), code.lower())
+    assert claimed is not None
+    _, receipt = claimed
+    assert (await check(db, sub.reference, receipt)) is not None
+    assert await claim(db, sub.reference, code) is None  # single use
+
+
+async def test_expired_claim_code_is_a_clear_conflict(db: Database, clock: Clock) -> None:
+    sub, code, _ = await on_behalf(db, HANDLER)
+    async with db.transaction() as session:
+        stored = await session.get(Submission, sub.id)
+        assert stored is not None
+        stored.claim_by = stored.received_on - timedelta(days=1)
+    with pytest.raises(Conflict, match="expired"):
+        await claim(db, sub.reference, code)
+
+
+async def test_filing_on_behalf_needs_the_channel_role_and_an_organisation(db: Database) -> None:
+    with pytest.raises(Forbidden, match="cso-partner"):
+        await on_behalf(db, HANDLER, "partner")
+    with pytest.raises(Forbidden, match="no organisation"):
+        await on_behalf(db, Actor(subject="x", roles=["case-handler"]))
+
+
+async def test_wrong_claim_codes_lock_the_reference(db: Database, clock: Clock) -> None:
+    sub, code, _ = await on_behalf(db, HANDLER)
+    for _ in range(POLICY.max_failures):
+        assert await claim(db, sub.reference, "AAAA-BBBB-CC") is None
+    with pytest.raises(TooManyAttempts):
+        await claim(db, sub.reference, code)

@@ -10,8 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.events import CaseOpened, CaseStatusChanged
 from suara_contracts.rpc import (
+    ClaimReceipt,
+    ClaimTicket,
     FormDefinition,
     FormQuery,
+    OnBehalfReport,
     ReportStatus,
     StatusQuery,
     SubmitReceipt,
@@ -43,6 +46,23 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
         return SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
 
+    async def submit_on_behalf(report: OnBehalfReport) -> ClaimTicket:
+        async with app.transaction() as session:
+            sub, code, event = await service.submit_on_behalf(
+                session, report, settings.organisations, policy,
+                timedelta(days=settings.claim_within_days))
+            app.emit(session, Evt.SUBMISSION_RECEIVED, event)
+        return ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
+                           status=sub.status)
+
+    async def claim(query: ClaimReceipt) -> SubmitReceipt:
+        async with app.transaction() as session:
+            claimed = await service.claim(session, query, policy)
+        if claimed is None:
+            raise NotFound(service.WRONG_CLAIM)
+        sub, receipt = claimed
+        return SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
+
     async def status(query: StatusQuery) -> ReportStatus:
         async with app.transaction() as session:
             sub = await service.check_receipt(session, query, policy)
@@ -62,6 +82,8 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
 
     app.rpc(Rpc.INTAKE_SUBMIT, SubmitReport, submit)
     app.rpc(Rpc.INTAKE_STATUS, StatusQuery, status)
+    app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf)
+    app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)
     app.rpc(Rpc.INTAKE_FORM, FormQuery, form)
     app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "intake-case-status", on_status)

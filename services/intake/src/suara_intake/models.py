@@ -31,8 +31,11 @@ class Submission(Base, table=True):
     status: str = Field(default="received", max_length=32)
     status_changed_on: date
     case_id: UUID | None = None
+    channel: str = Field(default="web", max_length=16)
     receipt_salt: bytes = Field(max_length=16)
-    receipt_hash: bytes = Field(max_length=32)
+    receipt_hash: bytes | None = Field(default=None, max_length=32)
+    claim_hash: bytes | None = Field(default=None, max_length=32)
+    claim_by: date | None = None
     failed_attempts: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -50,6 +50,24 @@ def new_receipt() -> str:
     return group(_random_chars(RECEIPT_CHARS))
 
 
+CLAIM_CHARS = 10  # 50 bits, single use, short-lived and limited per reference
+
+
+def new_claim_code() -> str:
+    """A one-time code a filer hands to the worker, e.g. `K7M2-9QXD-3F`."""
+    return group(_random_chars(CLAIM_CHARS))
+
+
+def claim_hash(key: bytes, salt: bytes, code: str) -> bytes:
+    """The stored form of a claim code (domain-separated from receipts)."""
+    return hmac.new(key, b"claim:" + salt + normalise(code).encode(), hashlib.sha256).digest()
+
+
+def claim_matches(key: bytes, salt: bytes, code: str, stored: bytes) -> bool:
+    """Constant-time comparison of a presented claim code with the stored hash."""
+    return hmac.compare_digest(claim_hash(key, salt, code), stored)
+
+
 def new_salt() -> bytes:
     """A per-submission salt."""
     return secrets.token_bytes(16)

@@ -10,14 +10,27 @@ from uuid import UUID
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.events import SubmissionReceived
-from suara_contracts.rpc import ReportStatus, StatusQuery, SubmitReport
+from suara_contracts.rpc import (
+    Answer,
+    Channel,
+    ClaimReceipt,
+    OnBehalfReport,
+    ReportStatus,
+    StatusQuery,
+    SubmitReport,
+)
 from suara_intake import forms, receipts, repository
 from suara_intake.models import Submission
 from suara_kit.clock import today, utcnow
-from suara_kit.errors import NotFound, TooManyAttempts, ValidationFailed
+from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
 
 WRONG_RECEIPT = "That reference and receipt do not match. Check both and try again."
+WRONG_CLAIM = ("That reference and claim code do not match, or the code was already used. "
+               "Check both, or ask the organisation that filed your report for a new code.")
+CLAIM_EXPIRED = ("This claim code has expired. Ask the organisation that filed your report "
+                 "for a new one.")
+FILER_ROLES = {"assisted": "case-handler", "partner": "cso-partner"}
 
 
 @dataclass(frozen=True)
@@ -33,26 +46,81 @@ async def submit(session: AsyncSession, report: SubmitReport, organisations: lis
     if report.organisation not in organisations:
         raise ValidationFailed(f"organisation: '{report.organisation}' does not take reports here",
                                errors=[{"field": "organisation", "message": "unknown"}])
-    answers = forms.validate(report.answers)
+    receipt = receipts.new_receipt()
+    sub, event = await _store(session, report.organisation, report.language, report.answers,
+                              "web")
+    sub.receipt_hash = receipts.receipt_hash(policy.key, sub.receipt_salt, receipt)
+    return sub, receipt, event
+
+
+async def submit_on_behalf(session: AsyncSession, report: OnBehalfReport,
+                           organisations: list[str], policy: ReceiptPolicy,
+                           claim_within: timedelta) -> tuple[Submission, str, SubmissionReceived]:
+    """Store a report filed by staff or a partner; return it, its one-time claim code and the
+    event. The filer never learns a receipt: the worker claims one with the code."""
+    organisation = _filer_organisation(report)
+    if organisation not in organisations:
+        raise Forbidden(f"Your organisation '{organisation}' does not take reports here.")
+    code = receipts.new_claim_code()
+    sub, event = await _store(session, organisation, report.language, report.answers,
+                              report.channel)
+    sub.claim_hash = receipts.claim_hash(policy.key, sub.receipt_salt, code)
+    sub.claim_by = today() + claim_within
+    return sub, code, event
+
+
+def _filer_organisation(report: OnBehalfReport) -> str:
+    role = FILER_ROLES[report.channel]
+    if role not in report.actor.roles:
+        raise Forbidden(f"Filing a report through the {report.channel} channel needs the "
+                        f"'{role}' role.")
+    if not report.actor.organisation:
+        raise Forbidden("Your account belongs to no organisation; ask an administrator.")
+    return report.actor.organisation
+
+
+async def _store(session: AsyncSession, organisation: str, language: str,
+                 answers: dict[str, Answer], channel: Channel
+                 ) -> tuple[Submission, SubmissionReceived]:
+    answers = forms.validate(answers)
     reference = receipts.new_reference()
     while await repository.reference_taken(session, reference):
         reference = receipts.new_reference()
-    receipt, salt = receipts.new_receipt(), receipts.new_salt()
     reasons = forms.risk_reasons(answers)
     sub = Submission(
-        id=uuid7(), reference=reference, organisation=report.organisation,
-        form_version=forms.VERSION, language=report.language, answers=answers,
+        id=uuid7(), reference=reference, organisation=organisation,
+        form_version=forms.VERSION, language=language, answers=answers,
         risk="high" if reasons else "normal", risk_reasons=reasons, received_on=today(),
-        status_changed_on=today(), receipt_salt=salt,
-        receipt_hash=receipts.receipt_hash(policy.key, salt, receipt),
-    )
+        status_changed_on=today(), receipt_salt=receipts.new_salt(), channel=channel)
     session.add(sub)
     await session.flush()
     event = SubmissionReceived(
         submission_id=sub.id, reference=reference, organisation=sub.organisation,
         form_version=sub.form_version, language=sub.language, risk=sub.risk,  # type: ignore[arg-type]
-        risk_reasons=reasons, received_on=sub.received_on, answers=answers)
-    return sub, receipt, event
+        risk_reasons=reasons, received_on=sub.received_on, answers=answers, channel=channel)
+    return sub, event
+
+
+async def _unlocked(session: AsyncSession, reference: str) -> Submission:
+    """The submission for a reference, unless it is locked out after too many wrong secrets.
+
+    Limits are per reference, never per address: workers share one dormitory network.
+    """
+    sub = await repository.by_reference(session, receipts.normalise_reference(reference))
+    if sub is None:
+        raise NotFound(WRONG_RECEIPT)
+    now = utcnow()
+    if sub.locked_until and sub.locked_until > now:
+        minutes = max(1, math.ceil((sub.locked_until - now).total_seconds() / 60))
+        raise TooManyAttempts(f"Too many wrong attempts for this reference. Wait {minutes} "
+                              "minutes, then try again.", retry_after=minutes * 60)
+    return sub
+
+
+def _count_failure(sub: Submission, policy: ReceiptPolicy) -> None:
+    sub.failed_attempts += 1
+    if sub.failed_attempts >= policy.max_failures:
+        sub.failed_attempts, sub.locked_until = 0, utcnow() + policy.lockout
 
 
 async def check_receipt(session: AsyncSession, query: StatusQuery,
@@ -60,23 +128,33 @@ async def check_receipt(session: AsyncSession, query: StatusQuery,
     """The submission if reference and receipt match; counts failures per reference.
 
     Returns None on a wrong receipt so the caller commits the failure count before refusing.
-    Limits are per reference, never per address: workers share one dormitory network.
     """
-    sub = await repository.by_reference(session, receipts.normalise_reference(query.reference))
-    if sub is None:
-        raise NotFound(WRONG_RECEIPT)
-    now = utcnow()
-    if sub.locked_until and sub.locked_until > now:
-        minutes = max(1, math.ceil((sub.locked_until - now).total_seconds() / 60))
-        raise TooManyAttempts(f"Too many wrong receipts for this reference. Wait {minutes} "
-                              "minutes, then try again.", retry_after=minutes * 60)
-    if receipts.receipt_matches(policy.key, sub.receipt_salt, query.receipt, sub.receipt_hash):
+    sub = await _unlocked(session, query.reference)
+    if sub.receipt_hash and receipts.receipt_matches(policy.key, sub.receipt_salt,
+                                                     query.receipt, sub.receipt_hash):
         sub.failed_attempts, sub.locked_until = 0, None
         return sub
-    sub.failed_attempts += 1
-    if sub.failed_attempts >= policy.max_failures:
-        sub.failed_attempts, sub.locked_until = 0, now + policy.lockout
+    _count_failure(sub, policy)
     return None
+
+
+async def claim(session: AsyncSession, query: ClaimReceipt, policy: ReceiptPolicy
+                ) -> tuple[Submission, str] | None:
+    """Turn a valid, unused, unexpired claim code into a fresh receipt (the code dies).
+
+    Returns None on a wrong code so the caller commits the failure count before refusing.
+    """
+    sub = await _unlocked(session, query.reference)
+    if not sub.claim_hash or not receipts.claim_matches(policy.key, sub.receipt_salt,
+                                                        query.claim_code, sub.claim_hash):
+        _count_failure(sub, policy)
+        return None
+    if sub.claim_by is None or sub.claim_by < today():
+        raise Conflict(CLAIM_EXPIRED)
+    receipt = receipts.new_receipt()
+    sub.receipt_hash = receipts.receipt_hash(policy.key, sub.receipt_salt, receipt)
+    sub.claim_hash, sub.claim_by, sub.failed_attempts, sub.locked_until = None, None, 0, None
+    return sub, receipt
 
 
 def status_of(sub: Submission) -> ReportStatus:

@@ -20,6 +20,7 @@ class IntakeSettings(ServiceSettings):
     receipt_key: SecretStr = SecretStr(DEV_RECEIPT_KEY)
     receipt_max_failures: int = Field(default=10, ge=1)
     receipt_lockout_minutes: int = Field(default=15, ge=1)
+    claim_within_days: int = Field(default=14, ge=1, le=90)
     organisations: list[str] = ["tenaganita", "map-foundation", "serve-the-people", "apmm"]
 
     def insecure_defaults(self) -> dict[str, bool]:
