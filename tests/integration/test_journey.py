@@ -164,3 +164,68 @@ async def test_html_form_without_organisation_shows_the_error_by_the_field(syste
         "what_happened": "x" * 5001})
     assert too_long.status_code == 422
     assert "at most 5000 characters" in too_long.text
+
+
+LANGUAGE_LINKS = {"en": "English", "id": "Bahasa Indonesia", "fil": "Filipino", "km": "ភាសាខ្មែរ",
+                  "my": "မြန်မာဘာသာ", "vi": "Tiếng Việt", "th": "ภาษาไทย", "ms": "Bahasa Melayu",
+                  "zh-Hant": "繁體中文"}
+KHMER_FORM = {"organisation": "tenaganita", "categories": ["document-retention"],
+              "what_happened": "ថៅកែយកលិខិតឆ្លងដែនរបស់ខ្ញុំ។", "country": "MY"}
+
+
+async def test_the_first_page_offers_nine_languages_each_in_its_own_script(system: Any) -> None:
+    page = await system.http.get("/")
+    assert page.status_code == 200
+    for code, name in LANGUAGE_LINKS.items():
+        assert (f'<a href="/{code}/" lang="{code}" hreflang="{code}" dir="ltr">{name}</a>'
+                in page.text)
+
+
+async def test_the_form_in_bahasa_indonesia(system: Any) -> None:
+    page = await system.http.get("/id/")
+    assert page.status_code == 200
+    assert '<html lang="id" dir="ltr">' in page.text
+    assert "Ceritakan apa yang terjadi" in page.text  # page chrome (gateway catalog)
+    assert "Apa yang terjadi pada Anda?" in page.text  # question (intake catalog)
+    assert "Keluar cepat dari halaman ini" in page.text
+    assert '<form method="post" action="/id/report">' in page.text
+
+
+async def test_a_report_in_khmer_gets_a_khmer_receipt_page(system: Any) -> None:
+    done = await system.http.post("/km/report", data=KHMER_FORM)
+    assert done.status_code == 201, done.text
+    assert '<html lang="km" dir="ltr">' in done.text
+    assert "យើងមិនអាចបង្ហាញបង្កាន់ដៃនេះម្តងទៀត" in done.text
+    receipt = done.text.split('id="receipt">', 1)[1].split("</p>", 1)[0]
+    groups = receipt.split("-")
+    assert len(groups) > 3
+    assert all(g.startswith("<span>") and g.endswith("</span>") for g in groups)
+    plain = "-".join(g.removeprefix("<span>").removesuffix("</span>") for g in groups)
+    reference = done.text.split('id="reference">', 1)[1].split("</p>", 1)[0]
+    reference = reference.replace("<span>", "").replace("</span>", "")
+    status = await system.http.post("/km/follow-up", data={"reference": reference,
+                                                           "receipt": plain})
+    assert status.status_code == 200, status.text
+    assert "ស្ថានភាព៖" in status.text
+
+
+async def test_an_unknown_language_is_a_404_page_not_an_error(system: Any) -> None:
+    for method, path in [("GET", "/xx/"), ("POST", "/xx/report"), ("GET", "/xx/follow-up")]:
+        page = await system.http.request(method, path)
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert 'href="/id/"' in page.text
+
+
+async def test_no_page_sets_a_cookie_and_every_page_is_light(system: Any) -> None:
+    pages = [await system.http.get(path) for path in (
+        "/", "/follow-up", "/xx/", *(f"/{c}/" for c in LANGUAGE_LINKS),
+        *(f"/{c}/follow-up" for c in LANGUAGE_LINKS))]
+    pages += [await system.http.post(f"/{c}/report", data=KHMER_FORM) for c in ("km", "zh-Hant")]
+    pages += [await system.http.post("/my/report", data={"organisation": "tenaganita"}),
+              await system.http.post("/th/follow-up", data={"reference": "SU-AAAA-BBBB",
+                                                            "receipt": "AAAA-BBBB"})]
+    for page in pages:
+        assert "set-cookie" not in page.headers, page.url
+        assert len(page.content) < 100_000, page.url
+        assert page.status_code < 500, page.url

@@ -2,29 +2,54 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from suara_contracts.rpc import Answer, FormDefinition, FormQuery, SubmitReceipt, SubmitReport
 from suara_contracts.subjects import Rpc as S
+from suara_gateway import i18n
 from suara_gateway.api import reporter_view
 from suara_gateway.deps import RpcDep
+from suara_gateway.i18n import ENGLISH, LANGUAGES, Language
 from suara_kit.errors import SuaraError, ValidationFailed
 from suara_kit.messaging import validation_problem
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
 
 
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"lang": "en", **context},
-                                      status_code=status)
+def N_(text: str) -> str:
+    """Mark a string for the catalog without translating it here."""
+    return text
+
+
+STATUS_LABELS = {
+    "received": N_("Received"), "acknowledged": N_("Acknowledged"),
+    "in-assessment": N_("Being assessed"), "referred": N_("Passed to a partner organisation"),
+    "in-mediation": N_("In mediation"), "in-resolution": N_("Being resolved"),
+    "resolved": N_("Resolved"), "not-upheld": N_("Not upheld"), "withdrawn": N_("Withdrawn"),
+    "closed": N_("Closed"),
+}
+
+
+def _render(request: Request, name: str, language: Language, prefix: str, status: int = 200,
+            **context: Any) -> HTMLResponse:
+    """A page in the request's language; `prefix` is what its links and forms start with."""
+    template = i18n.environment(language).get_template(name)
+    html = template.render(request=request, language=language, prefix=prefix, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def not_found(request: Request) -> HTMLResponse:
+    """A 404 page (in English, with the language list) for a language Suara does not offer."""
+    return _render(request, "not_found.html", ENGLISH, "", status=404, languages=LANGUAGES)
+
+
+i18n.load_all()  # a broken catalog fails at start-up, not on a worker's page
 
 
 def answers_from(form: FormData, definition: FormDefinition) -> dict[str, Answer]:
@@ -46,54 +71,118 @@ def field_errors(exc: SuaraError) -> dict[str, str]:
             for e in exc.extra.get("errors", []) if isinstance(e, dict)}
 
 
+async def _form(rpc: RpcDep, language: Language) -> FormDefinition:
+    return await rpc(S.INTAKE_FORM, FormQuery(language=language.code), FormDefinition)
+
+
 @router.get("/", response_class=HTMLResponse)
-async def report_form(request: Request, rpc: RpcDep) -> HTMLResponse:
-    """The report form."""
-    definition = await rpc(S.INTAKE_FORM, FormQuery(), FormDefinition)
-    return _render(request, "form.html", form=definition, values={}, errors={})
+async def language_choice(request: Request, rpc: RpcDep) -> HTMLResponse:
+    """The nine languages, each in its own script, above the English form."""
+    form = await _form(rpc, ENGLISH)
+    return _render(request, "form.html", ENGLISH, "", form=form, values={}, errors={},
+                   languages=LANGUAGES)
 
 
-@router.post("/report", response_class=HTMLResponse)
-async def submit_report(request: Request, rpc: RpcDep) -> HTMLResponse:
-    """Submit the form; show the receipt once, or the form again with errors by each field."""
-    definition = await rpc(S.INTAKE_FORM, FormQuery(), FormDefinition)
+@router.get("/{code}/", response_class=HTMLResponse)
+async def report_form(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
+    """The report form in the language of the URL."""
+    if (language := i18n.BY_CODE.get(code)) is None:
+        return not_found(request)
+    form = await _form(rpc, language)
+    return _render(request, "form.html", language, f"/{code}", form=form, values={}, errors={})
+
+
+async def _submit(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+    definition = await _form(rpc, language)
     posted = await request.form()
     answers = answers_from(posted, definition)
     organisation = str(posted.get("organisation", ""))
     try:
-        report = SubmitReport.model_validate({"organisation": organisation, "answers": answers})
+        report = SubmitReport.model_validate({"organisation": organisation,
+                                              "language": language.code, "answers": answers})
         receipt = await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
     except (ValidationError, ValidationFailed) as exc:
         if isinstance(exc, ValidationError):
             exc = validation_problem(exc)
-        return _render(request, "form.html", status=422, form=definition,
+        return _render(request, "form.html", language, prefix, status=422, form=definition,
                        values={**answers, "organisation": organisation},
                        errors=field_errors(exc))
-    return _render(request, "receipt.html", status=201, receipt=receipt)
+    return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt)
+
+
+@router.post("/report", response_class=HTMLResponse)
+async def submit_report_en(request: Request, rpc: RpcDep) -> HTMLResponse:
+    """Submit the English form (the address before languages had their own)."""
+    return await _submit(request, rpc, ENGLISH, "")
+
+
+@router.post("/{code}/report", response_class=HTMLResponse)
+async def submit_report(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
+    """Submit the form; show the receipt once, or the form again with errors by each field."""
+    if (language := i18n.BY_CODE.get(code)) is None:
+        return not_found(request)
+    return await _submit(request, rpc, language, f"/{code}")
 
 
 @router.get("/follow-up", response_class=HTMLResponse)
-async def follow_up_form(request: Request) -> HTMLResponse:
+async def follow_up_form_en(request: Request) -> HTMLResponse:
+    """Ask for reference and receipt, in English."""
+    return _render(request, "follow_up.html", ENGLISH, "", error=None)
+
+
+@router.get("/{code}/follow-up", response_class=HTMLResponse)
+async def follow_up_form(request: Request, code: str) -> HTMLResponse:
     """Ask for reference and receipt."""
-    return _render(request, "follow_up.html", error=None)
+    if (language := i18n.BY_CODE.get(code)) is None:
+        return not_found(request)
+    return _render(request, "follow_up.html", language, f"/{code}", error=None)
 
 
-@router.post("/follow-up", response_class=HTMLResponse)
-async def follow_up(request: Request, rpc: RpcDep) -> HTMLResponse:
-    """Status and messages for a reference and receipt."""
+def lookup_error(exc: SuaraError, language: Language) -> str:
+    """What went wrong with a lookup, in the worker's language."""
+    gettext = i18n.translations(language).gettext
+    if exc.status == 429:
+        return gettext("Too many wrong receipts for this reference. Wait a while, then try again.")
+    if exc.status == 404:
+        return gettext("We found no report with this reference and receipt. Check both and "
+                       "try again.")
+    return exc.detail
+
+
+async def _follow_up(request: Request, rpc: RpcDep, language: Language,
+                     prefix: str) -> HTMLResponse:
+    gettext = i18n.translations(language).gettext
     posted = await request.form()
     reference = str(posted.get("reference", "")).strip()[:32]
     receipt = str(posted.get("receipt", "")).strip()[:64]
     if not reference or not receipt:
-        return _render(request, "follow_up.html", status=422,
-                       error="Enter both your reference and your receipt.")
+        return _render(request, "follow_up.html", language, prefix, status=422,
+                       error=gettext("Enter both your reference and your receipt."))
     try:
         view = await reporter_view(rpc, reference, receipt)
     except SuaraError as exc:
         if exc.status >= 500:
             raise
-        page = _render(request, "follow_up.html", status=exc.status, error=exc.detail)
+        page = _render(request, "follow_up.html", language, prefix, status=exc.status,
+                       error=lookup_error(exc, language))
         if "retry_after" in exc.extra:
             page.headers["Retry-After"] = str(exc.extra["retry_after"])
         return page
-    return _render(request, "status.html", view=view)
+    label = STATUS_LABELS.get(view.status)
+    return _render(request, "status.html", language, prefix, view=view,
+                   status_label=gettext(label) if label else view.status,
+                   received_on=format_date(view.received_on, "long", locale=language.locale))
+
+
+@router.post("/follow-up", response_class=HTMLResponse)
+async def follow_up_en(request: Request, rpc: RpcDep) -> HTMLResponse:
+    """Status and messages for a reference and receipt, in English."""
+    return await _follow_up(request, rpc, ENGLISH, "")
+
+
+@router.post("/{code}/follow-up", response_class=HTMLResponse)
+async def follow_up(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
+    """Status and messages for a reference and receipt."""
+    if (language := i18n.BY_CODE.get(code)) is None:
+        return not_found(request)
+    return await _follow_up(request, rpc, language, f"/{code}")

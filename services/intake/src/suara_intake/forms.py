@@ -1,59 +1,83 @@
 """The default intake form, built from the grievances that recur in the field.
 
 Issue 3 turns this into versioned data the worker committee edits; until then it is code.
+Every text a worker reads is marked N_() and translated from the catalogs in locales/.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from suara_contracts.rpc import Answer, Choice, FormDefinition, FormField
+from suara_intake import i18n
 from suara_kit.errors import ValidationFailed
 
 VERSION = "2026-11-default"
 
+
+def N_(text: str) -> str:
+    """Mark a text for the catalog; `definition` translates it."""
+    return text
+
+
 CATEGORIES = [
-    Choice(value="unpaid-wages", label="Unpaid or underpaid wages"),
-    Choice(value="recruitment-fees", label="Excessive recruitment fees or debt"),
-    Choice(value="document-retention", label="Passport or documents kept by someone else"),
-    Choice(value="confinement", label="Not allowed to leave, or forced overtime"),
-    Choice(value="no-rest-day", label="No weekly rest day"),
-    Choice(value="abuse", label="Abuse or harassment"),
-    Choice(value="unsafe", label="Unsafe work or housing"),
-    Choice(value="contract-substitution", label="Contract changed after arrival"),
-    Choice(value="retaliation", label="Punished for complaining"),
-    Choice(value="other", label="Something else"),
+    Choice(value="unpaid-wages", label=N_("Unpaid or underpaid wages")),
+    Choice(value="recruitment-fees", label=N_("Excessive recruitment fees or debt")),
+    Choice(value="document-retention", label=N_("Passport or documents kept by someone else")),
+    Choice(value="confinement", label=N_("Not allowed to leave, or forced overtime")),
+    Choice(value="no-rest-day", label=N_("No weekly rest day")),
+    Choice(value="abuse", label=N_("Abuse or harassment")),
+    Choice(value="unsafe", label=N_("Unsafe work or housing")),
+    Choice(value="contract-substitution", label=N_("Contract changed after arrival")),
+    Choice(value="retaliation", label=N_("Punished for complaining")),
+    Choice(value="other", label=N_("Something else")),
 ]
 
 FIELDS = [
     FormField(name="categories", kind="multiple-choice", required=True, choices=CATEGORIES,
-              label="What is happening to you?", help="Choose all that apply."),
+              label=N_("What is happening to you?"), help=N_("Choose all that apply.")),
     FormField(name="what_happened", kind="long-text", required=True, max_length=5000,
-              label="Tell us what happened",
-              help="Do not write your name or your employer's address unless you want to."),
-    FormField(name="country", kind="single-choice", required=True, label="Where do you work?",
+              label=N_("Tell us what happened"),
+              help=N_("Do not write your name or your employer's address unless you want to.")),
+    FormField(name="country", kind="single-choice", required=True,
+              label=N_("Where do you work?"),
               choices=[Choice(value=c, label=lbl) for c, lbl in (
-                  ("HK", "Hong Kong"), ("TW", "Taiwan"), ("SG", "Singapore"),
-                  ("MY", "Malaysia"), ("TH", "Thailand"), ("other", "Another place"))]),
-    FormField(name="employer_kind", kind="single-choice", label="Who is this about?",
+                  ("HK", N_("Hong Kong")), ("TW", N_("Taiwan")), ("SG", N_("Singapore")),
+                  ("MY", N_("Malaysia")), ("TH", N_("Thailand")),
+                  ("other", N_("Another place")))]),
+    FormField(name="employer_kind", kind="single-choice", label=N_("Who is this about?"),
               choices=[Choice(value=c, label=lbl) for c, lbl in (
-                  ("household", "The household I work for"), ("agency", "A recruitment agency"),
-                  ("company", "A company or factory"), ("other", "Someone else"))]),
-    FormField(name="safe_now", kind="yes-no", label="Are you safe right now?",
-              choices=[Choice(value="yes", label="Yes"), Choice(value="no", label="No")]),
+                  ("household", N_("The household I work for")),
+                  ("agency", N_("A recruitment agency")),
+                  ("company", N_("A company or factory")), ("other", N_("Someone else")))]),
+    FormField(name="safe_now", kind="yes-no", label=N_("Are you safe right now?"),
+              choices=[Choice(value="yes", label=N_("Yes")), Choice(value="no", label=N_("No"))]),
 ]
 
 DANGER_CATEGORIES = {"retaliation", "confinement", "document-retention"}
 ORGANISATION_NAMES = {
-    "tenaganita": "Tenaganita (Malaysia)",
-    "map-foundation": "MAP Foundation (Thailand)",
-    "serve-the-people": "Serve the People Association (Taiwan)",
-    "apmm": "Asia Pacific Mission for Migrants (Hong Kong)",
+    "tenaganita": N_("Tenaganita (Malaysia)"),
+    "map-foundation": N_("MAP Foundation (Thailand)"),
+    "serve-the-people": N_("Serve the People Association (Taiwan)"),
+    "apmm": N_("Asia Pacific Mission for Migrants (Hong Kong)"),
 }
 
 
+def _translated(field: FormField, gettext: Callable[[str], str]) -> FormField:
+    choices = [c.model_copy(update={"label": gettext(c.label)}) for c in field.choices]
+    return field.model_copy(update={"label": gettext(field.label), "choices": choices,
+                                    "help": gettext(field.help) if field.help else field.help})
+
+
 def definition(language: str, organisations: list[str]) -> FormDefinition:
-    """The form as pages render it (English until issue 3's catalogs land)."""
-    orgs = [Choice(value=o, label=ORGANISATION_NAMES.get(o, o)) for o in organisations]
-    return FormDefinition(version=VERSION, language=language, organisations=orgs, fields=FIELDS)
+    """The form in `language`, or in English for a language not offered; `language` on the
+    result says which one was served."""
+    served = i18n.served(language)
+    gettext = i18n.translations(served).gettext
+    orgs = [Choice(value=o, label=gettext(ORGANISATION_NAMES[o]) if o in ORGANISATION_NAMES else o)
+            for o in organisations]
+    fields = [_translated(f, gettext) for f in FIELDS]
+    return FormDefinition(version=VERSION, language=served, organisations=orgs, fields=fields)
 
 
 def _check_field(field: FormField, value: Answer | None) -> str | None:

@@ -1,0 +1,69 @@
+"""Every text of the intake form exists, translated, in all nine languages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.catalog import Catalog
+
+from suara_intake import forms, i18n
+from suara_kit.i18n import LOCALES, read_catalog
+
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+TEMPLATE = read_catalog(i18n.CATALOGS.locale_dir / "messages.pot")
+
+
+def msgids(catalog: Catalog) -> set[str]:
+    return {str(m.id) for m in catalog if m.id}
+
+
+def test_the_template_is_up_to_date_with_the_sources() -> None:
+    extracted, committed = msgids(i18n.CATALOGS.extract()), msgids(TEMPLATE)
+    hint = "run `python -m suara_intake.i18n extract` and translate the new texts"
+    assert extracted - committed == set(), f"not in messages.pot; {hint}"
+    assert committed - extracted == set(), f"no longer in forms.py; {hint}"
+
+
+@pytest.mark.parametrize("locale", LOCALES.values())
+def test_every_text_is_translated(locale: str) -> None:
+    catalog = read_catalog(i18n.CATALOGS.po_path(locale), locale)
+    problems = []
+    for msgid in sorted(msgids(TEMPLATE)):
+        message = catalog.get(msgid)
+        if message is None or not message.string:
+            problems.append(f"{locale}: no translation for {msgid!r}")
+        elif message.fuzzy:
+            problems.append(f"{locale}: fuzzy translation for {msgid!r}")
+        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(str(message.string))):
+            problems.append(f"{locale}: placeholders differ in {msgid!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(("language", "label"), [
+    ("en", "What is happening to you?"), ("id", "Apa yang terjadi pada Anda?"),
+    ("fil", "Ano ang nangyayari sa iyo?"), ("km", "តើមានអ្វីកើតឡើងចំពោះអ្នក?"),
+    ("my", "သင့်အပေါ် ဘာတွေ ဖြစ်နေသလဲ။"), ("vi", "Bạn đang gặp chuyện gì?"),
+    ("th", "เกิดอะไรขึ้นกับคุณ"), ("ms", "Apa yang berlaku kepada anda?"),
+    ("zh-Hant", "你遇到甚麼事？")])
+def test_the_form_is_served_in_each_language(language: str, label: str) -> None:
+    form = forms.definition(language, ["tenaganita"])
+    assert form.language == language
+    assert form.fields[0].label == label
+
+
+def test_translation_keeps_names_values_and_rules() -> None:
+    english, khmer = forms.definition("en", ["apmm"]), forms.definition("km", ["apmm"])
+    shape = [(f.name, f.kind, f.required, f.max_length, [c.value for c in f.choices])
+             for f in english.fields]
+    assert shape == [(f.name, f.kind, f.required, f.max_length, [c.value for c in f.choices])
+                     for f in khmer.fields]
+    assert khmer.organisations[0].value == "apmm"
+    assert forms.FIELDS[0].label == "What is happening to you?"
+
+
+def test_an_unknown_language_is_served_in_english() -> None:
+    form = forms.definition("xx", ["tenaganita"])
+    assert form.language == "en"
+    assert form.fields[0].label == "What is happening to you?"
+    assert forms.definition("zh_Hant", []).language == "zh-Hant"
