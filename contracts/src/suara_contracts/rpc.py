@@ -123,6 +123,45 @@ class ReportStatus(_Msg):
     received_on: date
 
 
+RemedyKind = Literal["labour-conciliation", "tribunal", "small-claims", "court",
+                     "embassy-consulate", "government-hotline", "cso-hotline", "legal-aid",
+                     "police"]
+
+
+class RemedyQuery(_Msg):
+    """Which remedy routes a worker has: where they work, where they come from, what happened."""
+
+    destination: str = Field(pattern=r"^[A-Z]{2}$")
+    origin: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    issues: list[str] = Field(default=[], max_length=20)
+    language: str = Field(default="en", min_length=2, max_length=16)
+
+
+class RemedyRoute(_Msg):
+    """One place a worker can take a grievance, with the official page it is based on."""
+
+    id: str
+    country: str
+    kind: RemedyKind
+    name: str
+    available_in: list[str]
+    issues: list[str]
+    how: str
+    contact: str
+    cost: str
+    source: str
+    checked_on: date
+    note: str | None = None
+
+
+class RemedyRoutes(_Msg):
+    """The remedy routes open to a worker, the most direct first."""
+
+    destination: str
+    origin: str | None
+    routes: list[RemedyRoute]
+
+
 # case-management
 class CaseListQuery(_Msg):
     actor: Actor

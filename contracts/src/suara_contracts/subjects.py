@@ -23,6 +23,7 @@ class Rpc:
     INTAKE_FORM: Final = f"{INTAKE}.form"
     INTAKE_SUBMIT_ON_BEHALF: Final = f"{INTAKE}.submit-on-behalf"
     INTAKE_CLAIM: Final = f"{INTAKE}.claim"
+    INTAKE_REMEDIES: Final = f"{INTAKE}.remedies"
     INTAKE_HEALTH: Final = f"{INTAKE}.health"
 
     CASES: Final = "suara.rpc.cases.v1"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from suara_contracts.rpc import (
     AcknowledgeCase,
@@ -24,6 +25,8 @@ from suara_contracts.rpc import (
     InboxQuery,
     OnBehalfReport,
     ProposeSession,
+    RemedyQuery,
+    RemedyRoutes,
     ReportStatus,
     SessionView,
     StatusQuery,
@@ -52,6 +55,19 @@ STAFF = problem_responses(401, 403, 404)
 async def get_form(rpc: RpcDep, language: str = "en") -> FormDefinition:
     """The current intake form."""
     return await rpc(S.INTAKE_FORM, FormQuery(language=language), FormDefinition)
+
+
+@router.get("/remedies", tags=["reporter"])
+async def get_remedies(
+        rpc: RpcDep, destination: Annotated[str, Query(pattern=r"^[A-Z]{2}$")],
+        origin: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+        issue: Annotated[list[str] | None, Query(max_length=20)] = None,
+        language: str = "en") -> RemedyRoutes:
+    """Where a worker can take a grievance: the destination's labour department and tribunals,
+    their own country's offices there, and civil-society hotlines, each with its source."""
+    query = RemedyQuery(destination=destination, origin=origin, issues=issue or [],
+                        language=language)
+    return await rpc(S.INTAKE_REMEDIES, query, RemedyRoutes)
 
 
 @router.post("/reports", status_code=status.HTTP_201_CREATED, tags=["reporter"])

@@ -15,6 +15,9 @@ from suara_contracts.rpc import (
     FormDefinition,
     FormQuery,
     OnBehalfReport,
+    RemedyQuery,
+    RemedyRoute,
+    RemedyRoutes,
     ReportStatus,
     StatusQuery,
     SubmitReceipt,
@@ -22,6 +25,7 @@ from suara_contracts.rpc import (
 )
 from suara_contracts.subjects import Evt, Rpc
 from suara_intake import forms, service
+from suara_intake import routes as remedy_routes
 from suara_intake.models import Inbox, Outbox
 from suara_intake.settings import IntakeSettings
 from suara_kit.errors import NotFound
@@ -74,6 +78,11 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     async def form(query: FormQuery) -> FormDefinition:
         return forms.definition(query.language, settings.organisations)
 
+    async def remedies(query: RemedyQuery) -> RemedyRoutes:
+        found = remedy_routes.matching(query.destination, query.origin, query.issues)
+        return RemedyRoutes(destination=query.destination, origin=query.origin,
+                            routes=[RemedyRoute(**r.model_dump()) for r in found])
+
     async def on_case_opened(session: AsyncSession, _: UUID, event: CaseOpened) -> None:
         await service.case_opened(session, event.submission_id, event.case_id)
 
@@ -85,6 +94,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf)
     app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)
     app.rpc(Rpc.INTAKE_FORM, FormQuery, form)
+    app.rpc(Rpc.INTAKE_REMEDIES, RemedyQuery, remedies)
     app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "intake-case-status", on_status)
     return app

@@ -1,0 +1,141 @@
+"""Remedy routes: where a worker can take a grievance, by corridor and issue.
+
+The routes are data in `remedies/<COUNTRY>.json`, one file per country, edited by the worker
+committee. Every file is loaded and checked when this module is imported, so a bad edit fails
+the service's start (and CI) naming the file and the route, never a worker's request.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from suara_contracts.rpc import RemedyKind, RemedyRoute
+from suara_intake.forms import CATEGORIES
+from suara_kit.errors import ValidationFailed
+
+DATA: Final = Path(__file__).parent / "remedies"
+ANY_ISSUE: Final = "*"
+ISSUES: Final = frozenset(c.value for c in CATEGORIES)
+# The order a worker reads them in: the destination's free first stops, then bodies that decide
+# a claim, then their own country's offices, then civil society.
+FIRST_STOPS: Final[frozenset[RemedyKind]] = frozenset(
+    {"labour-conciliation", "government-hotline", "police"})
+DECIDERS: Final[frozenset[RemedyKind]] = frozenset({"tribunal", "small-claims", "court"})
+
+
+class RemedyDataError(ValueError):
+    """A remedies file that cannot be used."""
+
+
+class Route(RemedyRoute):
+    """One remedy route as the committee wrote it, checked."""
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not value or not all(c.islower() or c.isdigit() or c == "-" for c in value):
+            raise ValueError("id must be a lowercase slug")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError("source must be an https URL")
+        return value
+
+    @field_validator("issues")
+    @classmethod
+    def _issues(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - ISSUES - {ANY_ISSUE}
+        if not value or unknown:
+            raise ValueError(f"issues must be form categories or '*', not {sorted(unknown)}")
+        return value
+
+    @field_validator("available_in")
+    @classmethod
+    def _somewhere(cls, value: list[str]) -> list[str]:
+        if not value or any(len(c) != 2 or not c.isupper() for c in value):
+            raise ValueError("available_in must list two-letter country codes")
+        return value
+
+
+class RemedyFile(BaseModel):
+    """One country's file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: str
+    routes: list[Route]
+
+    @model_validator(mode="after")
+    def _own_country(self) -> RemedyFile:
+        for route in self.routes:
+            if route.country != self.country:
+                raise ValueError(f"route {route.id} is of {route.country}, not {self.country}")
+        return self
+
+
+def _read(path: Path) -> RemedyFile:
+    """One file, validated; errors name the file and the route id."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        parsed = RemedyFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"]
+        where = ""
+        if len(loc) > 1 and loc[0] == "routes" and isinstance(loc[1], int):
+            where = f" route {raw['routes'][loc[1]].get('id', f'#{loc[1]}')}"
+        raise RemedyDataError(f"{path.name}{where}: {first['msg']} at {loc}") from None
+    if path.stem != parsed.country:
+        raise RemedyDataError(f"{path.name}: holds country {parsed.country}")
+    return parsed
+
+
+def load(folder: Path = DATA) -> list[Route]:
+    """Every route of every file in folder; ids must be unique across files."""
+    routes: list[Route] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.json")):
+        for route in _read(path).routes:
+            if route.id in seen:
+                raise RemedyDataError(f"{path.name} route {route.id}: also in {seen[route.id]}")
+            seen[route.id] = path.name
+            routes.append(route)
+    return routes
+
+
+ROUTES: Final = load()
+COUNTRIES: Final = frozenset(r.country for r in ROUTES)
+DESTINATIONS: Final = frozenset(r.country for r in ROUTES if r.country in r.available_in)
+
+
+def _rank(route: Route, destination: str) -> int:
+    if route.country != destination:
+        return 2
+    if route.kind in FIRST_STOPS:
+        return 0
+    return 1 if route.kind in DECIDERS else 3
+
+
+def _concerns(route: Route, issues: list[str]) -> bool:
+    return not issues or ANY_ISSUE in route.issues or bool(set(issues) & set(route.issues))
+
+
+def matching(destination: str, origin: str | None, issues: list[str],
+             routes: list[Route] = ROUTES) -> list[Route]:
+    """The routes open to a worker in destination from origin for these issues, in reading
+    order (see `_rank`); no issues means every issue."""
+    if destination not in DESTINATIONS:
+        raise ValidationFailed(f"destination: no remedy routes for {destination}")
+    if origin is not None and origin not in COUNTRIES:
+        raise ValidationFailed(f"origin: no remedy routes for {origin}")
+    found = [r for r in routes
+             if r.country in (destination, origin) and destination in r.available_in
+             and _concerns(r, issues)]
+    return sorted(found, key=lambda r: _rank(r, destination))
