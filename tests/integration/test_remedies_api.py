@@ -24,3 +24,18 @@ async def test_an_unknown_country_is_a_problem(system: Any) -> None:
     assert reply.headers["content-type"] == "application/problem+json"
     lower = await system.http.get("/api/v1/remedies", params={"destination": "hk"})
     assert lower.status_code == 422
+
+
+async def test_receipt_page_lists_where_else_to_get_help(system: Any) -> None:
+    page = await system.http.post("/id/report", data={
+        "organisation": "apmm", "categories": ["unpaid-wages"], "country": "HK",
+        "what_happened": "Gaji saya tidak dibayar."})
+    assert page.status_code == 201, page.text
+    assert "Tempat lain untuk mendapat bantuan" in page.text
+    assert "Labour Tribunal" in page.text
+    assert 'href="https://' in page.text
+    other = await system.http.post("/report", data={
+        "organisation": "apmm", "categories": ["abuse"], "country": "other",
+        "what_happened": "Somewhere else."})
+    assert other.status_code == 201
+    assert "Where else you can get help" not in other.text

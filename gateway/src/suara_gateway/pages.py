@@ -10,7 +10,16 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from suara_contracts.rpc import Answer, FormDefinition, FormQuery, SubmitReceipt, SubmitReport
+from suara_contracts.rpc import (
+    Answer,
+    FormDefinition,
+    FormQuery,
+    RemedyQuery,
+    RemedyRoute,
+    RemedyRoutes,
+    SubmitReceipt,
+    SubmitReport,
+)
 from suara_contracts.subjects import Rpc as S
 from suara_gateway import i18n
 from suara_gateway.api import reporter_view
@@ -107,7 +116,25 @@ async def _submit(request: Request, rpc: RpcDep, language: Language, prefix: str
         return _render(request, "form.html", language, prefix, status=422, form=definition,
                        values={**answers, "organisation": organisation},
                        errors=field_errors(exc))
-    return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt)
+    routes = await _remedies(rpc, answers, language)
+    return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt,
+                   routes=routes)
+
+
+async def _remedies(rpc: RpcDep, answers: dict[str, Answer], language: Language
+                    ) -> list[RemedyRoute]:
+    """Where else the worker can go, for the country they work in and their issues. The
+    receipt page is shown only once, so a failure here leaves the list out, never the page."""
+    country = answers.get("country")
+    if not isinstance(country, str) or len(country) != 2:
+        return []
+    issues = answers.get("categories", [])
+    query = RemedyQuery(destination=country, origin=None, language=language.code,
+                        issues=issues if isinstance(issues, list) else [])
+    try:
+        return (await rpc(S.INTAKE_REMEDIES, query, RemedyRoutes)).routes
+    except SuaraError:
+        return []
 
 
 @router.post("/report", response_class=HTMLResponse)
