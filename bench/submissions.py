@@ -36,6 +36,15 @@ def postgres_urls(dsn: str) -> dict[str, str]:
     return urls
 
 
+def drop_databases(dsn: str, urls: dict[str, str]) -> None:
+    """Remove the databases `postgres_urls` created."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for url in urls.values():
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def cases_opened(stack: Stack) -> int:
     """Rows in case-management's case table."""
     url = stack.database_urls.get("case-management") or (
@@ -89,6 +98,8 @@ def main() -> None:
             settled = time.perf_counter() - started
         finally:
             stack.stop()
+            if args.postgres:
+                drop_databases(args.postgres, urls)
     latencies.sort()
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{args.count} submissions, concurrency {args.concurrency}, {backend}")
