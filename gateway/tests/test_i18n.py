@@ -2,43 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
-from babel.messages.catalog import Catalog
 
 from suara_gateway import i18n
 from suara_gateway.i18n import Language
-from suara_kit.i18n import read_catalog
+from suara_kit.i18n import template_drift, untranslated
 
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
-TEMPLATE = read_catalog(i18n.CATALOGS.locale_dir / "messages.pot")
-
-
-def msgids(catalog: Catalog) -> set[str]:
-    return {str(m.id) for m in catalog if m.id}
+HINT = "run `python -m suara_gateway.i18n extract` and translate the new strings"
 
 
 def test_the_template_is_up_to_date_with_the_sources() -> None:
-    extracted, committed = msgids(i18n.CATALOGS.extract()), msgids(TEMPLATE)
-    hint = "run `python -m suara_gateway.i18n extract` and translate the new strings"
-    assert extracted - committed == set(), f"not in messages.pot; {hint}"
-    assert committed - extracted == set(), f"no longer in the sources; {hint}"
+    missing, stale = template_drift(i18n.CATALOGS)
+    assert missing == set(), f"not in messages.pot; {HINT}"
+    assert stale == set(), f"no longer in the sources; {HINT}"
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES, ids=lambda lang: lang.code)
 def test_every_string_is_translated(language: Language) -> None:
-    catalog = read_catalog(i18n.CATALOGS.po_path(language.locale), language.locale)
-    problems = []
-    for msgid in sorted(msgids(TEMPLATE)):
-        message = catalog.get(msgid)
-        if message is None or not message.string:
-            problems.append(f"{language.locale}: no translation for {msgid!r}")
-        elif message.fuzzy:
-            problems.append(f"{language.locale}: fuzzy translation for {msgid!r}")
-        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(str(message.string))):
-            problems.append(f"{language.locale}: placeholders differ in {msgid!r}")
+    problems = untranslated(i18n.CATALOGS, language.locale)
     assert not problems, "\n".join(problems)
 
 

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from babel.messages.catalog import Catalog
 
 from suara_intake import forms, i18n
-from suara_kit.i18n import LOCALES, read_catalog
+from suara_kit.i18n import LOCALES, template_drift, untranslated
 
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
-TEMPLATE = read_catalog(i18n.CATALOGS.locale_dir / "messages.pot")
-
-
-def msgids(catalog: Catalog) -> set[str]:
-    return {str(m.id) for m in catalog if m.id}
+HINT = "run `python -m suara_intake.i18n extract` and translate the new texts"
 
 
 def test_the_template_is_up_to_date_with_the_sources() -> None:
-    extracted, committed = msgids(i18n.CATALOGS.extract()), msgids(TEMPLATE)
-    hint = "run `python -m suara_intake.i18n extract` and translate the new texts"
-    assert extracted - committed == set(), f"not in messages.pot; {hint}"
-    assert committed - extracted == set(), f"no longer in forms.py; {hint}"
+    missing, stale = template_drift(i18n.CATALOGS)
+    assert missing == set(), f"not in messages.pot; {HINT}"
+    assert stale == set(), f"no longer in the sources; {HINT}"
 
 
 @pytest.mark.parametrize("locale", LOCALES.values())
 def test_every_text_is_translated(locale: str) -> None:
-    catalog = read_catalog(i18n.CATALOGS.po_path(locale), locale)
-    problems = []
-    for msgid in sorted(msgids(TEMPLATE)):
-        message = catalog.get(msgid)
-        if message is None or not message.string:
-            problems.append(f"{locale}: no translation for {msgid!r}")
-        elif message.fuzzy:
-            problems.append(f"{locale}: fuzzy translation for {msgid!r}")
-        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(str(message.string))):
-            problems.append(f"{locale}: placeholders differ in {msgid!r}")
+    problems = untranslated(i18n.CATALOGS, locale)
     assert not problems, "\n".join(problems)
 
 

@@ -6,6 +6,7 @@ catalogs are compiled in memory at start-up, so no .mo file is committed or buil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from io import BytesIO
@@ -86,3 +87,34 @@ class Catalogs:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("wb") as f:
                 write_po(f, catalog, width=100, ignore_obsolete=True)
+
+
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def msgids(catalog: Catalog) -> set[str]:
+    """The message ids of a catalog (without the header)."""
+    return {str(m.id) for m in catalog if m.id}
+
+
+def template_drift(catalogs: Catalogs) -> tuple[set[str], set[str]]:
+    """Strings in the sources but not in messages.pot, and the other way round."""
+    extracted = msgids(catalogs.extract())
+    committed = msgids(read_catalog(catalogs.locale_dir / "messages.pot"))
+    return extracted - committed, committed - extracted
+
+
+def untranslated(catalogs: Catalogs, locale: str) -> list[str]:
+    """Every template string a locale lacks, has fuzzy, or translates with other placeholders."""
+    template = msgids(read_catalog(catalogs.locale_dir / "messages.pot"))
+    catalog = read_catalog(catalogs.po_path(locale), locale)
+    problems = []
+    for msgid in sorted(template):
+        message = catalog.get(msgid)
+        if message is None or not message.string:
+            problems.append(f"{locale}: no translation for {msgid!r}")
+        elif message.fuzzy:
+            problems.append(f"{locale}: fuzzy translation for {msgid!r}")
+        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(str(message.string))):
+            problems.append(f"{locale}: placeholders differ in {msgid!r}")
+    return problems
