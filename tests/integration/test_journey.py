@@ -3,6 +3,7 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -225,7 +226,16 @@ async def test_no_page_sets_a_cookie_and_every_page_is_light(system: Any) -> Non
     pages += [await system.http.post("/my/report", data={"organisation": "tenaganita"}),
               await system.http.post("/th/follow-up", data={"reference": "SU-AAAA-BBBB",
                                                             "receipt": "AAAA-BBBB"})]
+    receipt = (await system.http.post("/api/v1/reports", json=REPORT)).json()
+    pages.append(await system.http.post("/vi/follow-up", data=receipt))
+    assert pages[-1].status_code == 200
+    css = await system.http.get("/static/suara.css")
     for page in pages:
         assert "set-cookie" not in page.headers, page.url
-        assert len(page.content) < 100_000, page.url
+        assert len(page.content) + len(css.content) < 100_000, page.url
         assert page.status_code < 500, page.url
+        assert "default-src 'none'" in page.headers["content-security-policy"], page.url
+        external = re.findall(r'<(?:link|script|img|iframe|source)\b[^>]*(?:src|href)="(?:https?:)?//',
+                              page.text)
+        assert external == [], f"{page.url} loads a third-party resource: {external}"
+        assert "<script" not in page.text, page.url
