@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import nats
 from nats.aio.client import Client
@@ -272,7 +272,3 @@ class DurableConsumer:
         log.error("consumer %s: event %s dead-lettered (%s)", self.spec.durable, event_id, reason)
         await msg.term()
 
-
-def decode_headers(headers: dict[str, Any] | None) -> dict[str, str]:
-    """Headers as a plain dict of strings."""
-    return {str(k): str(v) for k, v in (headers or {}).items()}
