@@ -39,6 +39,13 @@ def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
         page.fill("#what_happened", "Majikan tidak membayar gaji saya selama tiga bulan.")
         page.check("input[name=country][value=MY]")
         page.click("button[type=submit]")
+        assert "Gaji tidak dibayar atau kurang dibayar" in page.inner_text("#review-categories")
+        page.click("button[formaction='/id/edit']")  # change an answer, then review again
+        assert page.locator("#what_happened").input_value().startswith("Majikan")
+        page.check("input[name=safe_now][value=no]")
+        page.click("button[type=submit]")
+        assert page.inner_text("#review-safe_now").strip() == "Tidak"
+        page.click("button[type=submit]:not([formaction])")  # send
         reference = page.inner_text("#reference").strip()
         receipt = page.inner_text("#receipt").strip()
         assert reference.startswith("SU-")

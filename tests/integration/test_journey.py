@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -239,3 +240,79 @@ async def test_no_page_sets_a_cookie_and_every_page_is_light(system: Any) -> Non
                               page.text)
         assert external == [], f"{page.url} loads a third-party resource: {external}"
         assert "<script" not in page.text, page.url
+
+
+INDONESIAN_FORM = {"organisation": "tenaganita", "categories": ["unpaid-wages", "no-rest-day"],
+                   "what_happened": "Majikan tidak membayar gaji saya.\nSaya tidak pernah libur.",
+                   "country": "MY"}
+
+
+def _hidden_inputs(html: str) -> list[tuple[str, str]]:
+    return [(unescape(name), unescape(value)) for name, value in re.findall(
+        r'<input type="hidden" name="([^"]*)" value="([^"]*)">', html)]
+
+
+def _as_form(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    form: dict[str, list[str]] = {}
+    for name, value in pairs:
+        form.setdefault(name, []).append(value)
+    return form
+
+
+async def test_a_worker_reviews_the_answers_before_sending_them(system: Any) -> None:
+    form = await system.http.get("/id/")
+    assert 'formaction="/id/review">Periksa laporan saya</button>' in form.text
+
+    review = await system.http.post("/id/review", data=INDONESIAN_FORM)
+    assert review.status_code == 200, review.text
+    assert '<html lang="id" dir="ltr">' in review.text
+    assert "Periksa jawaban Anda" in review.text
+    for label in ("Apa yang terjadi pada Anda?", "Ceritakan apa yang terjadi",
+                  "Di mana Anda bekerja?", "Apakah Anda aman sekarang?"):
+        assert f"<dt>{label}</dt>" in review.text
+    for answer in ("Gaji tidak dibayar atau kurang dibayar", "Tidak ada hari libur mingguan",
+                   "Tenaganita (Malaysia)", "Majikan tidak membayar gaji saya."):
+        assert answer in review.text
+    assert "Tidak dijawab" in review.text  # the optional questions left empty
+    assert '<form method="post" action="/id/report">' in review.text
+    assert 'formaction="/id/edit"' in review.text
+    hidden = _hidden_inputs(review.text)
+    assert {("categories", "unpaid-wages"), ("categories", "no-rest-day"),
+            ("organisation", "tenaganita"), ("country", "MY")} <= set(hidden)
+    assert dict(hidden)["what_happened"] == INDONESIAN_FORM["what_happened"]
+    assert "set-cookie" not in review.headers
+    assert "<script" not in review.text
+    assert len(review.content) < 100_000
+
+    change = await system.http.post("/id/edit", data=_as_form(hidden))
+    assert change.status_code == 200, change.text
+    assert '<form method="post" action="/id/report">' in change.text
+    assert 'value="unpaid-wages" checked' in change.text
+    assert 'value="no-rest-day" checked' in change.text
+    assert 'value="MY" checked' in change.text
+    assert 'value="tenaganita" selected' in change.text
+    assert "Majikan tidak membayar gaji saya." in change.text
+    assert 'class="error"' not in change.text
+
+    done = await system.http.post("/id/report", data=_as_form(hidden))
+    assert done.status_code == 201, done.text
+    assert 'id="receipt"' in done.text
+    assert "set-cookie" not in done.headers
+
+
+async def test_reviewing_an_incomplete_form_shows_the_error_by_the_field(system: Any) -> None:
+    page = await system.http.post("/id/review", data={"organisation": "tenaganita",
+                                                      "categories": "abuse"})
+    assert page.status_code == 422
+    assert 'id="what_happened-error"' in page.text
+    assert 'id="country-error"' in page.text
+    assert 'value="abuse" checked' in page.text
+    assert 'formaction="/id/review"' in page.text
+    english = await system.http.post("/review", data={**KHMER_FORM, "organisation": "nobody"})
+    assert english.status_code == 422
+    assert 'id="organisation-error"' in english.text
+    too_long = await system.http.post("/review", data={**KHMER_FORM, "what_happened": "x" * 5001})
+    assert too_long.status_code == 422
+    assert "at most 5000 characters" in too_long.text
+    unknown = await system.http.post("/xx/review", data=KHMER_FORM)
+    assert unknown.status_code == 404

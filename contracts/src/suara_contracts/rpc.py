@@ -69,6 +69,13 @@ class SubmitReport(_Msg):
     answers: dict[str, Answer] = Field(max_length=100)
 
 
+class AnswersChecked(_Msg):
+    """A report would be accepted as it stands (a dry run stores nothing); otherwise the
+    check answers 422 with every problem by field."""
+
+    valid: Literal[True] = True
+
+
 class SubmitReceipt(_Msg):
     """What the worker keeps: the public reference and the secret receipt (shown once)."""
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from suara_contracts.rpc import (
     AcknowledgeCase,
+    AnswersChecked,
     CaseDetail,
     CaseList,
     CaseListQuery,
@@ -36,6 +37,7 @@ from suara_contracts.subjects import Rpc
 RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.INTAKE_FORM: (FormQuery, FormDefinition),
     Rpc.INTAKE_SUBMIT: (SubmitReport, SubmitReceipt),
+    Rpc.INTAKE_CHECK: (SubmitReport, AnswersChecked),
     Rpc.INTAKE_STATUS: (StatusQuery, ReportStatus),
     Rpc.INTAKE_SUBMIT_ON_BEHALF: (OnBehalfReport, ClaimTicket),
     Rpc.INTAKE_CLAIM: (ClaimReceipt, SubmitReceipt),

@@ -19,6 +19,7 @@ class Rpc:
 
     INTAKE: Final = "suara.rpc.intake.v1"
     INTAKE_SUBMIT: Final = f"{INTAKE}.submit"
+    INTAKE_CHECK: Final = f"{INTAKE}.check"
     INTAKE_STATUS: Final = f"{INTAKE}.status"
     INTAKE_FORM: Final = f"{INTAKE}.form"
     INTAKE_SUBMIT_ON_BEHALF: Final = f"{INTAKE}.submit-on-behalf"

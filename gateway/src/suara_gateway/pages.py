@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from suara_contracts.rpc import (
     Answer,
+    AnswersChecked,
     FormDefinition,
     FormQuery,
     RemedyQuery,
@@ -101,21 +102,55 @@ async def report_form(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
     return _render(request, "form.html", language, f"/{code}", form=form, values={}, errors={})
 
 
-async def _submit(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+async def _posted(request: Request, rpc: RpcDep, language: Language
+                  ) -> tuple[FormDefinition, dict[str, Answer], str]:
+    """The form definition, and the answers and organisation the worker posted."""
     definition = await _form(rpc, language)
     posted = await request.form()
-    answers = answers_from(posted, definition)
-    organisation = str(posted.get("organisation", ""))
+    return definition, answers_from(posted, definition), str(posted.get("organisation", ""))
+
+
+def _report(language: Language, answers: dict[str, Answer], organisation: str) -> SubmitReport:
     try:
-        report = SubmitReport.model_validate({"organisation": organisation,
-                                              "language": language.code, "answers": answers})
+        return SubmitReport.model_validate({"organisation": organisation,
+                                            "language": language.code, "answers": answers})
+    except ValidationError as exc:
+        raise validation_problem(exc) from exc
+
+
+def _form_again(request: Request, language: Language, prefix: str, definition: FormDefinition,
+                answers: dict[str, Answer], organisation: str,
+                exc: SuaraError | None = None) -> HTMLResponse:
+    """The form filled in with the worker's answers; with errors by each field (422) when
+    `exc` says what is wrong."""
+    return _render(request, "form.html", language, prefix, status=422 if exc else 200,
+                   form=definition, values={**answers, "organisation": organisation},
+                   errors=field_errors(exc) if exc else {})
+
+
+async def _review(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+    definition, answers, organisation = await _posted(request, rpc, language)
+    try:  # intake checks the answers exactly as it will on sending, and stores nothing
+        await rpc(S.INTAKE_CHECK, _report(language, answers, organisation), AnswersChecked)
+    except ValidationFailed as exc:
+        return _form_again(request, language, prefix, definition, answers, organisation, exc)
+    chosen = next(o.label for o in definition.organisations if o.value == organisation)
+    return _render(request, "review.html", language, prefix, form=definition, values=answers,
+                   organisation=organisation, organisation_label=chosen)
+
+
+async def _edit(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+    definition, answers, organisation = await _posted(request, rpc, language)
+    return _form_again(request, language, prefix, definition, answers, organisation)
+
+
+async def _submit(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+    definition, answers, organisation = await _posted(request, rpc, language)
+    try:
+        report = _report(language, answers, organisation)
         receipt = await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
-    except (ValidationError, ValidationFailed) as exc:
-        if isinstance(exc, ValidationError):
-            exc = validation_problem(exc)
-        return _render(request, "form.html", language, prefix, status=422, form=definition,
-                       values={**answers, "organisation": organisation},
-                       errors=field_errors(exc))
+    except ValidationFailed as exc:
+        return _form_again(request, language, prefix, definition, answers, organisation, exc)
     routes = await _remedies(rpc, answers, language)
     return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt,
                    routes=routes)
@@ -149,6 +184,35 @@ async def submit_report(request: Request, code: str, rpc: RpcDep) -> HTMLRespons
     if (language := i18n.BY_CODE.get(code)) is None:
         return not_found(request)
     return await _submit(request, rpc, language, f"/{code}")
+
+
+@router.post("/review", response_class=HTMLResponse)
+async def review_report_en(request: Request, rpc: RpcDep) -> HTMLResponse:
+    """Show the English answers before they are sent."""
+    return await _review(request, rpc, ENGLISH, "")
+
+
+@router.post("/{code}/review", response_class=HTMLResponse)
+async def review_report(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
+    """Show every answer before it is sent, or the form again with errors by each field.
+    Nothing is stored: the answers travel in the page as hidden inputs."""
+    if (language := i18n.BY_CODE.get(code)) is None:
+        return not_found(request)
+    return await _review(request, rpc, language, f"/{code}")
+
+
+@router.post("/edit", response_class=HTMLResponse)
+async def edit_report_en(request: Request, rpc: RpcDep) -> HTMLResponse:
+    """The English form again, filled in with the reviewed answers."""
+    return await _edit(request, rpc, ENGLISH, "")
+
+
+@router.post("/{code}/edit", response_class=HTMLResponse)
+async def edit_report(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
+    """The form again, filled in with the reviewed answers, to change them."""
+    if (language := i18n.BY_CODE.get(code)) is None:
+        return not_found(request)
+    return await _edit(request, rpc, language, f"/{code}")
 
 
 @router.get("/follow-up", response_class=HTMLResponse)

@@ -130,7 +130,8 @@ async def test_unknown_organisation_is_422(db: Database) -> None:
     with pytest.raises(ValidationFailed) as info:
         await submit(db, report)
     assert info.value.status == 422
-    assert info.value.extra["errors"] == [{"field": "organisation", "message": "unknown"}]
+    assert info.value.extra["errors"] == [
+        {"field": "organisation", "message": "this organisation does not take reports here"}]
     async with db.transaction() as session:
         assert (await session.exec(select(Submission))).all() == []
 
@@ -288,3 +289,13 @@ async def test_wrong_claim_codes_lock_the_reference(db: Database, clock: Clock) 
         assert await claim(db, sub.reference, "AAAA-BBBB-CC") is None
     with pytest.raises(TooManyAttempts):
         await claim(db, sub.reference, code)
+
+
+def test_check_names_every_problem_at_once() -> None:
+    report = SubmitReport(organisation="nobody", answers={"categories": ["nope"]})
+    with pytest.raises(ValidationFailed) as info:
+        service.check(report, ORGS)
+    fields = [e["field"] for e in info.value.extra["errors"]]
+    assert fields[0] == "organisation"
+    assert {"answers.categories", "answers.what_happened", "answers.country"} <= set(fields)
+    assert service.check(REPORT, ORGS) == REPORT.answers

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.events import CaseOpened, CaseStatusChanged
 from suara_contracts.rpc import (
+    AnswersChecked,
     ClaimReceipt,
     ClaimTicket,
     FormDefinition,
@@ -49,6 +50,10 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                                                        policy)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
         return SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
+
+    async def check(report: SubmitReport) -> AnswersChecked:
+        service.check(report, settings.organisations)
+        return AnswersChecked()
 
     async def submit_on_behalf(report: OnBehalfReport) -> ClaimTicket:
         async with app.transaction() as session:
@@ -90,6 +95,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
         await service.case_status_changed(session, event.submission_id, event.to_status)
 
     app.rpc(Rpc.INTAKE_SUBMIT, SubmitReport, submit)
+    app.rpc(Rpc.INTAKE_CHECK, SubmitReport, check)
     app.rpc(Rpc.INTAKE_STATUS, StatusQuery, status)
     app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf)
     app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)

@@ -40,15 +40,25 @@ class ReceiptPolicy:
     lockout: timedelta
 
 
+def check(report: SubmitReport, organisations: list[str]) -> dict[str, Answer]:
+    """The answers as they will be stored, or a 422 naming every problem, organisation too."""
+    errors = [] if report.organisation in organisations else [
+        {"field": "organisation", "message": "this organisation does not take reports here"}]
+    try:
+        answers = forms.validate(report.answers)
+    except ValidationFailed as exc:
+        errors += exc.extra.get("errors", [])
+    if errors:
+        raise ValidationFailed(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+    return answers
+
+
 async def submit(session: AsyncSession, report: SubmitReport, organisations: list[str],
                  policy: ReceiptPolicy) -> tuple[Submission, str, SubmissionReceived]:
     """Store a report; return it, its receipt (shown once) and the event to publish."""
-    if report.organisation not in organisations:
-        raise ValidationFailed(f"organisation: '{report.organisation}' does not take reports here",
-                               errors=[{"field": "organisation", "message": "unknown"}])
+    answers = check(report, organisations)
     receipt = receipts.new_receipt()
-    sub, event = await _store(session, report.organisation, report.language, report.answers,
-                              "web")
+    sub, event = await _store(session, report.organisation, report.language, answers, "web")
     sub.receipt_hash = receipts.receipt_hash(policy.key, sub.receipt_salt, receipt)
     return sub, receipt, event
 
