@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from babel.dates import format_date
@@ -172,49 +173,6 @@ async def _remedies(rpc: RpcDep, answers: dict[str, Answer], language: Language
         return []
 
 
-@router.post("/report", response_class=HTMLResponse)
-async def submit_report_en(request: Request, rpc: RpcDep) -> HTMLResponse:
-    """Submit the English form (the address before languages had their own)."""
-    return await _submit(request, rpc, ENGLISH, "")
-
-
-@router.post("/{code}/report", response_class=HTMLResponse)
-async def submit_report(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
-    """Submit the form; show the receipt once, or the form again with errors by each field."""
-    if (language := i18n.BY_CODE.get(code)) is None:
-        return not_found(request)
-    return await _submit(request, rpc, language, f"/{code}")
-
-
-@router.post("/review", response_class=HTMLResponse)
-async def review_report_en(request: Request, rpc: RpcDep) -> HTMLResponse:
-    """Show the English answers before they are sent."""
-    return await _review(request, rpc, ENGLISH, "")
-
-
-@router.post("/{code}/review", response_class=HTMLResponse)
-async def review_report(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
-    """Show every answer before it is sent, or the form again with errors by each field.
-    Nothing is stored: the answers travel in the page as hidden inputs."""
-    if (language := i18n.BY_CODE.get(code)) is None:
-        return not_found(request)
-    return await _review(request, rpc, language, f"/{code}")
-
-
-@router.post("/edit", response_class=HTMLResponse)
-async def edit_report_en(request: Request, rpc: RpcDep) -> HTMLResponse:
-    """The English form again, filled in with the reviewed answers."""
-    return await _edit(request, rpc, ENGLISH, "")
-
-
-@router.post("/{code}/edit", response_class=HTMLResponse)
-async def edit_report(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
-    """The form again, filled in with the reviewed answers, to change them."""
-    if (language := i18n.BY_CODE.get(code)) is None:
-        return not_found(request)
-    return await _edit(request, rpc, language, f"/{code}")
-
-
 @router.get("/follow-up", response_class=HTMLResponse)
 async def follow_up_form_en(request: Request) -> HTMLResponse:
     """Ask for reference and receipt, in English."""
@@ -265,15 +223,31 @@ async def _follow_up(request: Request, rpc: RpcDep, language: Language,
                    received_on=format_date(view.received_on, "long", locale=language.locale))
 
 
-@router.post("/follow-up", response_class=HTMLResponse)
-async def follow_up_en(request: Request, rpc: RpcDep) -> HTMLResponse:
-    """Status and messages for a reference and receipt, in English."""
-    return await _follow_up(request, rpc, ENGLISH, "")
+Page = Callable[[Request, RpcDep, Language, str], Awaitable[HTMLResponse]]
 
 
-@router.post("/{code}/follow-up", response_class=HTMLResponse)
-async def follow_up(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
-    """Status and messages for a reference and receipt."""
-    if (language := i18n.BY_CODE.get(code)) is None:
-        return not_found(request)
-    return await _follow_up(request, rpc, language, f"/{code}")
+def post_in_every_language(path: str, page: Page, summary: str) -> None:
+    """Serve `page` for a POST to `/<lang><path>`, and to `<path>` in English (the addresses
+    from before languages had their own)."""
+
+    async def english(request: Request, rpc: RpcDep) -> HTMLResponse:
+        return await page(request, rpc, ENGLISH, "")
+
+    async def localized(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
+        if (language := i18n.BY_CODE.get(code)) is None:
+            return not_found(request)
+        return await page(request, rpc, language, f"/{code}")
+
+    router.add_api_route(path, english, methods=["POST"], response_class=HTMLResponse,
+                         summary=summary)
+    router.add_api_route("/{code}" + path, localized, methods=["POST"],
+                         response_class=HTMLResponse, summary=summary)
+
+
+post_in_every_language("/report", _submit, "Send the report; show the receipt once, or the "
+                       "form again with errors by each field")
+post_in_every_language("/review", _review, "Show every answer before it is sent (nothing is "
+                       "stored: the answers travel in the page as hidden inputs)")
+post_in_every_language("/edit", _edit, "The form again, filled in with the reviewed answers")
+post_in_every_language("/follow-up", _follow_up, "Status and messages for a reference and "
+                       "receipt")
