@@ -6,8 +6,9 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 DROPPED_HEADERS = frozenset({
-    b"user-agent", b"referer", b"cookie", b"forwarded", b"via", b"x-real-ip", b"x-client-ip",
-    b"true-client-ip", b"cf-connecting-ip", b"fastly-client-ip", b"x-cluster-client-ip",
+    b"user-agent", b"referer", b"cookie", b"forwarded", b"via", b"x-real-ip",  # all dropped
+    b"x-client-ip", b"true-client-ip", b"cf-connecting-ip", b"fastly-client-ip",
+    b"x-cluster-client-ip",
     b"baggage", b"sec-ch-ua", b"sec-ch-ua-mobile", b"sec-ch-ua-platform", b"dnt",
 })
 
