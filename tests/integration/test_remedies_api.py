@@ -39,3 +39,18 @@ async def test_receipt_page_lists_where_else_to_get_help(system: Any) -> None:
         "what_happened": "Somewhere else."})
     assert other.status_code == 201
     assert "Where else you can get help" not in other.text
+
+
+async def test_status_page_lists_where_else_to_get_help(system: Any) -> None:
+    filed = (await system.http.post("/api/v1/reports", json={
+        "organisation": "tenaganita",
+        "answers": {"categories": ["unpaid-wages"], "country": "MY",
+                    "what_happened": "Tiada gaji."}})).json()
+    secret = {"reference": filed["reference"], "receipt": filed["receipt"]}
+    lookup = await system.http.post("/api/v1/reports/lookup", json=secret)
+    assert lookup.json()["country"] == "MY"
+    assert lookup.json()["categories"] == ["unpaid-wages"]
+    page = await system.http.post("/ms/follow-up", data=secret)
+    assert page.status_code == 200, page.text
+    assert "Tempat lain untuk mendapatkan bantuan" in page.text
+    assert "Labour Department" in page.text or "Jabatan Tenaga Kerja" in page.text

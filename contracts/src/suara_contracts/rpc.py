@@ -128,6 +128,8 @@ class ReportStatus(_Msg):
     submission_id: UUID
     status: str
     received_on: date
+    country: str | None = Field(default=None, description="where the reporter said they work")
+    categories: list[str] = Field(default=[], description="what the reporter said happened")
 
 
 RemedyKind = Literal["labour-conciliation", "tribunal", "small-claims", "court",

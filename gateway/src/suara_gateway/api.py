@@ -110,7 +110,8 @@ async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:
                       ReportStatus)
     inbox = await rpc(S.NOTIFICATION_INBOX, InboxQuery(submission_id=found.submission_id), Inbox)
     return ReporterView(reference=found.reference, status=found.status,
-                        received_on=found.received_on, messages=inbox.messages)
+                        received_on=found.received_on, country=found.country,
+                        categories=found.categories, messages=inbox.messages)
 
 
 @router.post("/reports/lookup", tags=["reporter"], responses=problem_responses(404, 429))

@@ -152,21 +152,20 @@ async def _submit(request: Request, rpc: RpcDep, language: Language, prefix: str
         receipt = await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
     except ValidationFailed as exc:
         return _form_again(request, language, prefix, definition, answers, organisation, exc)
-    routes = await _remedies(rpc, answers, language)
+    categories = answers.get("categories", [])
+    routes = await _remedies(rpc, answers.get("country"),
+                             categories if isinstance(categories, list) else [], language)
     return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt,
                    routes=routes)
 
 
-async def _remedies(rpc: RpcDep, answers: dict[str, Answer], language: Language
-                    ) -> list[RemedyRoute]:
+async def _remedies(rpc: RpcDep, country: Answer | None, issues: list[str],
+                    language: Language) -> list[RemedyRoute]:
     """Where else the worker can go, for the country they work in and their issues. The
     receipt page is shown only once, so a failure here leaves the list out, never the page."""
-    country = answers.get("country")
     if not isinstance(country, str) or len(country) != 2:
         return []
-    issues = answers.get("categories", [])
-    query = RemedyQuery(destination=country, origin=None, language=language.code,
-                        issues=issues if isinstance(issues, list) else [])
+    query = RemedyQuery(destination=country, origin=None, language=language.code, issues=issues)
     try:
         return (await rpc(S.INTAKE_REMEDIES, query, RemedyRoutes)).routes
     except SuaraError:
@@ -218,7 +217,8 @@ async def _follow_up(request: Request, rpc: RpcDep, language: Language,
             page.headers["Retry-After"] = str(exc.extra["retry_after"])
         return page
     label = STATUS_LABELS.get(view.status)
-    return _render(request, "status.html", language, prefix, view=view,
+    routes = await _remedies(rpc, view.country, view.categories, language)
+    return _render(request, "status.html", language, prefix, view=view, routes=routes,
                    status_label=gettext(label) if label else view.status,
                    received_on=format_date(view.received_on, "long", locale=language.locale))
 

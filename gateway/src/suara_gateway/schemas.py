@@ -26,6 +26,8 @@ class ReporterView(BaseModel):
     reference: str
     status: str
     received_on: date
+    country: str | None = None
+    categories: list[str] = []
     messages: list[InboxMessage]
 
 

@@ -169,8 +169,11 @@ async def claim(session: AsyncSession, query: ClaimReceipt, policy: ReceiptPolic
 
 def status_of(sub: Submission) -> ReportStatus:
     """What the reporter sees."""
+    country, categories = sub.answers.get("country"), sub.answers.get("categories", [])
     return ReportStatus(reference=sub.reference, submission_id=sub.id, status=sub.status,
-                        received_on=sub.received_on)
+                        received_on=sub.received_on,
+                        country=country if isinstance(country, str) else None,
+                        categories=categories if isinstance(categories, list) else [])
 
 
 async def case_opened(session: AsyncSession, submission_id: UUID, case_id: UUID) -> None:
