@@ -10,27 +10,19 @@ from sqlmodel import select
 
 from suara_contracts.events import ReporterMessage
 from suara_contracts.rpc import InboxQuery
-from suara_kit import migrate
 from suara_kit.clock import today
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
+from suara_kit.testing import migrated
 from suara_notification import service
 from suara_notification.handlers import MIGRATIONS
 from suara_notification.models import Delivery, StoredMessage
 
 
 @pytest.fixture
-def db_url(database_url: Callable[[str], str]) -> str:
-    url = database_url("notification")
-    migrate.upgrade(MIGRATIONS, url)
-    return url
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    db = Database(db_url)
-    yield db
-    await db.dispose()
+async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
+    async with migrated(MIGRATIONS, database_url("notification")) as database:
+        yield database
 
 
 def message(submission_id: UUID, body: str = "We have received your report.") -> ReporterMessage:
