@@ -15,19 +15,25 @@ def _shared(name: str) -> AliasChoices:
     return AliasChoices(f"SUARA_{name}")
 
 
-class ServiceSettings(BaseSettings):
-    """Shared settings; subclasses set `env_prefix` (e.g. SUARA_INTAKE_) for their own fields."""
+class ProcessSettings(BaseSettings):
+    """What every Suara process reads, gateway included; subclasses set `env_prefix` (e.g.
+    SUARA_INTAKE_) for their own fields."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     env: Environment = Field(default="development", validation_alias=_shared("ENV"))
     nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=_shared("NATS_URL"))
+    otlp_endpoint: str | None = Field(default=None, validation_alias=_shared("OTLP_ENDPOINT"))
+    log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
+
+
+class ServiceSettings(ProcessSettings):
+    """Settings every service shares: streams, local state, its database."""
+
     nats_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("NATS_REPLICAS"))
     events_max_age_days: int = Field(default=30, ge=1,
                                      validation_alias=_shared("EVENTS_MAX_AGE_DAYS"))
     var_dir: Path = Field(default=Path("var"), validation_alias=_shared("VAR_DIR"))
-    otlp_endpoint: str | None = Field(default=None, validation_alias=_shared("OTLP_ENDPOINT"))
-    log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"))
     database_url: str | None = None
     rpc_concurrency: int = Field(default=32, ge=1, le=1000)
 
