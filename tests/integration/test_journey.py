@@ -113,7 +113,7 @@ async def test_html_form_works_without_javascript(system: Any) -> None:
     assert page.status_code == 200
     assert "set-cookie" not in page.headers
     assert "default-src 'none'" in page.headers["content-security-policy"]
-    assert '<form method="post" action="/report">' in page.text
+    assert '<form method="post" action="/report" enctype="multipart/form-data">' in page.text
     incomplete = await system.http.post("/report", data={"organisation": "tenaganita"})
     assert incomplete.status_code == 422
     assert 'id="what_happened-error"' in incomplete.text
@@ -165,7 +165,7 @@ async def test_html_form_without_organisation_shows_the_error_by_the_field(syste
         "organisation": "tenaganita", "categories": "abuse", "country": "MY",
         "what_happened": "x" * 5001})
     assert too_long.status_code == 422
-    assert "at most 5000 characters" in too_long.text
+    assert "Write at most 5000 characters." in too_long.text
 
 
 LANGUAGE_LINKS = {"en": "English", "id": "Bahasa Indonesia", "fil": "Filipino", "km": "ភាសាខ្មែរ",
@@ -190,7 +190,7 @@ async def test_the_form_in_bahasa_indonesia(system: Any) -> None:
     assert "Ceritakan apa yang terjadi" in page.text  # page chrome (gateway catalog)
     assert "Apa yang terjadi pada Anda?" in page.text  # question (intake catalog)
     assert "Keluar cepat dari halaman ini" in page.text
-    assert '<form method="post" action="/id/report">' in page.text
+    assert '<form method="post" action="/id/report" enctype="multipart/form-data">' in page.text
 
 
 async def test_a_report_in_khmer_gets_a_khmer_receipt_page(system: Any) -> None:
@@ -274,7 +274,7 @@ async def test_a_worker_reviews_the_answers_before_sending_them(system: Any) -> 
                    "Tenaganita (Malaysia)", "Majikan tidak membayar gaji saya."):
         assert answer in review.text
     assert "Tidak dijawab" in review.text  # the optional questions left empty
-    assert '<form method="post" action="/id/report">' in review.text
+    assert '<form method="post" action="/id/report" enctype="multipart/form-data">' in review.text
     assert 'formaction="/id/edit"' in review.text
     hidden = _hidden_inputs(review.text)
     assert {("categories", "unpaid-wages"), ("categories", "no-rest-day"),
@@ -286,7 +286,7 @@ async def test_a_worker_reviews_the_answers_before_sending_them(system: Any) -> 
 
     change = await system.http.post("/id/edit", data=_as_form(hidden))
     assert change.status_code == 200, change.text
-    assert '<form method="post" action="/id/report">' in change.text
+    assert '<form method="post" action="/id/report" enctype="multipart/form-data">' in change.text
     assert 'value="unpaid-wages" checked' in change.text
     assert 'value="no-rest-day" checked' in change.text
     assert 'value="MY" checked' in change.text
@@ -313,6 +313,6 @@ async def test_reviewing_an_incomplete_form_shows_the_error_by_the_field(system:
     assert 'id="organisation-error"' in english.text
     too_long = await system.http.post("/review", data={**KHMER_FORM, "what_happened": "x" * 5001})
     assert too_long.status_code == 422
-    assert "at most 5000 characters" in too_long.text
+    assert "Write at most 5000 characters." in too_long.text
     unknown = await system.http.post("/xx/review", data=KHMER_FORM)
     assert unknown.status_code == 404

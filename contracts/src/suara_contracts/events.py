@@ -47,6 +47,9 @@ class SubmissionReceived(_Event):
     received_on: date = Field(description="coarsened to the day: no time pattern is kept")
     answers: dict[str, str | list[str]]
     channel: Literal["web", "assisted", "partner"] = "web"
+    identifying: list[str] = Field(default=[], description=(
+        "the answers the form marks as possibly identifying the worker: never put them in a "
+        "referral or export without the worker's consent"))
 
 
 class CaseOpened(_Event):

@@ -27,7 +27,12 @@ class Actor(_Msg):
 
 
 # intake
-FieldKind = Literal["text", "long-text", "single-choice", "multiple-choice", "yes-no"]
+FieldKind = Literal["text", "long-text", "single-choice", "multiple-choice", "yes-no", "date",
+                    "number", "money", "file"]
+FIELD_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+LocalText = dict[str, str]
+"""A text in several languages, keyed by locale code (en, id, fil, km, my, vi, th, ms, zh_Hant);
+English is always present."""
 
 
 class Choice(_Msg):
@@ -35,30 +40,130 @@ class Choice(_Msg):
     label: str
 
 
+class Condition(_Msg):
+    """Ask a question only when an earlier question's answer is (or includes) one of `any_of`."""
+
+    field: str = Field(pattern=FIELD_NAME)
+    any_of: list[str] = Field(min_length=1, max_length=50)
+
+
 class FormField(_Msg):
-    """One question of the intake form."""
+    """One question of the intake form, in one language, as a page renders it."""
 
     name: str
     kind: FieldKind
     label: str
     help: str = ""
     required: bool = False
-    identifying: bool = False
+    identifying: bool = Field(default=False, description=(
+        "the answer could identify the worker: the form says so next to the question, and "
+        "case-management keeps it out of referrals and exports"))
     choices: list[Choice] = []
     max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    currencies: list[str] = Field(default=[], description="for money: ISO 4217 codes offered")
+    show_if: Condition | None = None
+
+
+class ChoiceSpec(_Msg):
+    value: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    label: LocalText
+    danger: str | None = Field(default=None, max_length=40, description=(
+        "choosing this marks the report high-risk with this reason (e.g. retaliation), so "
+        "case-management puts it first"))
+
+
+class FieldSpec(_Msg):
+    """One question as the worker committee writes it: texts in every language."""
+
+    name: str = Field(pattern=FIELD_NAME)
+    kind: FieldKind
+    label: LocalText
+    help: LocalText = {}
+    required: bool = False
+    identifying: bool = False
+    choices: list[ChoiceSpec] = Field(default=[], max_length=60)
+    max_length: int | None = Field(default=None, ge=1, le=20000)
+    minimum: float | None = None
+    maximum: float | None = None
+    currencies: list[str] = Field(default=[], max_length=20)
+    show_if: Condition | None = None
+
+
+class FormSpec(_Msg):
+    """A whole intake form: the questions in order."""
+
+    fields: list[FieldSpec] = Field(min_length=1, max_length=60)
+
+
+FormStatus = Literal["draft", "approved"]
 
 
 class FormQuery(_Msg):
     language: str = "en"
+    version: int | None = Field(default=None, ge=1, description="an approved version; the "
+                                "current one when left out")
 
 
 class FormDefinition(_Msg):
-    """The current intake form, as a worker-facing page renders it."""
+    """An approved intake form in one language, as a worker-facing page renders it."""
 
-    version: str
+    version: int
     language: str
     organisations: list[Choice]
     fields: list[FormField]
+
+
+class FormVersion(_Msg):
+    """One version of the intake form with its history: who drafted it, who approved it
+    after which consultation."""
+
+    version: int
+    status: FormStatus
+    current: bool = False
+    spec: FormSpec
+    note: str = ""
+    based_on: int | None = None
+    drafted_by: str
+    drafted_on: date
+    consultation_ref: str | None = None
+    approved_by: str | None = None
+    approved_on: date | None = None
+
+
+class FormVersionList(_Msg):
+    items: list[FormVersion]
+
+
+class FormVersionsQuery(_Msg):
+    """Approved versions are public (transparency); drafts only for the worker committee."""
+
+    actor: Actor | None = None
+
+
+class FormVersionQuery(_Msg):
+    actor: Actor | None = None
+    version: int = Field(ge=1)
+
+
+class DraftForm(_Msg):
+    """A worker-committee member drafts a new version (or replaces their draft's questions)."""
+
+    actor: Actor
+    spec: FormSpec
+    note: str = Field(default="", max_length=2000)
+    version: int | None = Field(default=None, ge=1, description="the draft to replace; a new "
+                                "draft when left out")
+
+
+class ApproveForm(_Msg):
+    """Approve a draft after consulting workers; it becomes the form every new report uses."""
+
+    actor: Actor
+    version: int = Field(ge=1)
+    consultation_ref: str = Field(min_length=3, max_length=200, description=(
+        "where the consultation is recorded, e.g. 'Committee meeting 2026-11-20, minutes #14'"))
 
 
 class SubmitReport(_Msg):
@@ -67,6 +172,8 @@ class SubmitReport(_Msg):
     organisation: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     language: str = Field(default="en", min_length=2, max_length=16)
     answers: dict[str, Answer] = Field(max_length=100)
+    form_version: int | None = Field(default=None, ge=1, description=(
+        "the approved form version the answers were given on; the current one when left out"))
 
 
 class AnswersChecked(_Msg):
@@ -96,6 +203,7 @@ class OnBehalfReport(_Msg):
     channel: Literal["assisted", "partner"]
     language: str = Field(default="en", min_length=2, max_length=16)
     answers: dict[str, Answer] = Field(max_length=100)
+    form_version: int | None = Field(default=None, ge=1)
 
 
 class ClaimTicket(_Msg):
@@ -129,7 +237,11 @@ class ReportStatus(_Msg):
     status: str
     received_on: date
     country: str | None = Field(default=None, description="where the reporter said they work")
+    origin: str | None = Field(default=None, description="the country the reporter comes from")
     categories: list[str] = Field(default=[], description="what the reporter said happened")
+    form_version: int | None = Field(default=None, description="the form version the report "
+                                     "was filed on: render `answers` with it")
+    answers: dict[str, Answer] = {}
 
 
 RemedyKind = Literal["labour-conciliation", "tribunal", "small-claims", "court",

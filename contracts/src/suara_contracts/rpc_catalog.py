@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from suara_contracts.rpc import (
     AcknowledgeCase,
     AnswersChecked,
+    ApproveForm,
     CaseDetail,
     CaseList,
     CaseListQuery,
@@ -16,8 +17,13 @@ from suara_contracts.rpc import (
     CaseSummary,
     ClaimReceipt,
     ClaimTicket,
+    DraftForm,
     FormDefinition,
     FormQuery,
+    FormVersion,
+    FormVersionList,
+    FormVersionQuery,
+    FormVersionsQuery,
     Health,
     HealthQuery,
     Inbox,
@@ -36,6 +42,10 @@ from suara_contracts.subjects import Rpc
 
 RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.INTAKE_FORM: (FormQuery, FormDefinition),
+    Rpc.INTAKE_FORM_VERSIONS: (FormVersionsQuery, FormVersionList),
+    Rpc.INTAKE_FORM_VERSION: (FormVersionQuery, FormVersion),
+    Rpc.INTAKE_FORM_DRAFT: (DraftForm, FormVersion),
+    Rpc.INTAKE_FORM_APPROVE: (ApproveForm, FormVersion),
     Rpc.INTAKE_SUBMIT: (SubmitReport, SubmitReceipt),
     Rpc.INTAKE_CHECK: (SubmitReport, AnswersChecked),
     Rpc.INTAKE_STATUS: (StatusQuery, ReportStatus),

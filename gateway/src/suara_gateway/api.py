@@ -6,10 +6,11 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, UploadFile, status
 
 from suara_contracts.rpc import (
     AcknowledgeCase,
+    ApproveForm,
     CaseDetail,
     CaseList,
     CaseListQuery,
@@ -17,8 +18,13 @@ from suara_contracts.rpc import (
     CaseSummary,
     ClaimReceipt,
     ClaimTicket,
+    DraftForm,
     FormDefinition,
     FormQuery,
+    FormVersion,
+    FormVersionList,
+    FormVersionQuery,
+    FormVersionsQuery,
     Health,
     HealthQuery,
     Inbox,
@@ -35,26 +41,85 @@ from suara_contracts.rpc import (
 )
 from suara_contracts.subjects import HEALTH_SUBJECTS
 from suara_contracts.subjects import Rpc as S
-from suara_gateway.deps import HandlerDep, MediatorDep, PartnerDep, Rpc, RpcDep
+from suara_gateway import attach
+from suara_gateway.deps import (
+    CommitteeDep,
+    HandlerDep,
+    MediatorDep,
+    OptionalActorDep,
+    PartnerDep,
+    Rpc,
+    RpcDep,
+)
 from suara_gateway.schemas import (
     Acknowledgement,
+    FormApproval,
+    FormDraftBody,
     Readiness,
     ReporterView,
     ReportForWorker,
     ReportLookup,
     SessionProposal,
+    UploadReceipt,
     problem_responses,
 )
-from suara_kit.errors import SuaraError
+from suara_gateway.uploads import Refused
+from suara_kit import staging
+from suara_kit.errors import SuaraError, ValidationFailed
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(422, 503))
 STAFF = problem_responses(401, 403, 404)
 
 
-@router.get("/form", tags=["reporter"])
-async def get_form(rpc: RpcDep, language: str = "en") -> FormDefinition:
-    """The current intake form."""
-    return await rpc(S.INTAKE_FORM, FormQuery(language=language), FormDefinition)
+@router.get("/form", tags=["reporter"], responses=problem_responses(404))
+async def get_form(rpc: RpcDep, language: str = "en",
+                   version: Annotated[int | None, Query(ge=1)] = None) -> FormDefinition:
+    """The intake form in one language: the current version, or an earlier approved one (to
+    read a report filed on it). Send `form_version` with the answers."""
+    return await rpc(S.INTAKE_FORM, FormQuery(language=language, version=version),
+                     FormDefinition)
+
+
+@router.get("/forms", tags=["worker committee"])
+async def list_form_versions(actor: OptionalActorDep, rpc: RpcDep) -> FormVersionList:
+    """Every approved form version, with who approved it after which consultation (public, for
+    transparency); the worker committee also sees drafts."""
+    return await rpc(S.INTAKE_FORM_VERSIONS, FormVersionsQuery(actor=actor), FormVersionList)
+
+
+@router.get("/forms/{version}", tags=["worker committee"], responses=problem_responses(404))
+async def get_form_version(version: Annotated[int, Path(ge=1)], actor: OptionalActorDep,
+                           rpc: RpcDep) -> FormVersion:
+    """One form version with its questions in every language."""
+    return await rpc(S.INTAKE_FORM_VERSION, FormVersionQuery(actor=actor, version=version),
+                     FormVersion)
+
+
+@router.post("/forms", status_code=status.HTTP_201_CREATED, tags=["worker committee"],
+             responses=problem_responses(401, 403, 409))
+async def draft_form(body: FormDraftBody, actor: CommitteeDep, rpc: RpcDep) -> FormVersion:
+    """Draft a new form version. Workers see it only once approved."""
+    return await rpc(S.INTAKE_FORM_DRAFT, DraftForm(actor=actor, **body.model_dump()),
+                     FormVersion)
+
+
+@router.put("/forms/{version}", tags=["worker committee"],
+            responses=problem_responses(401, 403, 404, 409))
+async def rework_form(version: Annotated[int, Path(ge=1)], body: FormDraftBody,
+                      actor: CommitteeDep, rpc: RpcDep) -> FormVersion:
+    """Replace the questions of a draft (an approved version never changes)."""
+    command = DraftForm(actor=actor, version=version, **body.model_dump())
+    return await rpc(S.INTAKE_FORM_DRAFT, command, FormVersion)
+
+
+@router.post("/forms/{version}/approve", tags=["worker committee"],
+             responses=problem_responses(401, 403, 404, 409))
+async def approve_form(version: Annotated[int, Path(ge=1)], body: FormApproval,
+                       actor: CommitteeDep, rpc: RpcDep) -> FormVersion:
+    """Approve a draft after consulting workers: every text must be in all nine languages.
+    New reports use it at once; reports filed on earlier versions keep theirs."""
+    command = ApproveForm(actor=actor, version=version, consultation_ref=body.consultation_ref)
+    return await rpc(S.INTAKE_FORM_APPROVE, command, FormVersion)
 
 
 @router.get("/remedies", tags=["reporter"])
@@ -68,6 +133,23 @@ async def get_remedies(
     query = RemedyQuery(destination=destination, origin=origin, issues=issue or [],
                         language=language)
     return await rpc(S.INTAKE_REMEDIES, query, RemedyRoutes)
+
+
+@router.post("/uploads", status_code=status.HTTP_201_CREATED, tags=["reporter"],
+             responses=problem_responses(413))
+async def upload_file(request: Request, file: UploadFile) -> UploadReceipt:
+    """Attach a photo (JPEG, PNG, WebP, GIF) or a PDF, up to 10 MB. The type is judged from
+    the content; photos are re-encoded without their hidden place and time (EXIF, GPS), PDFs
+    lose their author and other metadata. Put the returned token in the answer to the form's
+    file question (a list of tokens) within six hours."""
+    attach.refuse_oversized(request)
+    try:
+        staged = await attach.stage_upload(attach.store_of(request), file)
+    except Refused as exc:
+        raise ValidationFailed(f"file: {exc.message}", errors=[
+            {"field": "file", "code": exc.code, "message": exc.message}]) from None
+    return UploadReceipt(token=staged.token, media_type=staged.media_type, size=staged.size,
+                         expires_in_seconds=staging.TTL_SECONDS)
 
 
 @router.post("/reports", status_code=status.HTTP_201_CREATED, tags=["reporter"])
@@ -111,7 +193,9 @@ async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:
     inbox = await rpc(S.NOTIFICATION_INBOX, InboxQuery(submission_id=found.submission_id), Inbox)
     return ReporterView(reference=found.reference, status=found.status,
                         received_on=found.received_on, country=found.country,
-                        categories=found.categories, messages=inbox.messages)
+                        origin=found.origin, categories=found.categories,
+                        form_version=found.form_version, answers=found.answers,
+                        messages=inbox.messages)
 
 
 @router.post("/reports/lookup", tags=["reporter"], responses=problem_responses(404, 429))

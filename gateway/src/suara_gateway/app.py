@@ -14,7 +14,7 @@ from suara_gateway.anonymity import AnonymityMiddleware
 from suara_gateway.deps import Rpc
 from suara_gateway.edge import EdgeMiddleware
 from suara_gateway.settings import GatewaySettings
-from suara_kit import telemetry
+from suara_kit import staging, telemetry
 from suara_kit.auth import TokenValidator
 from suara_kit.messaging import connect
 
@@ -33,6 +33,7 @@ def create_app(settings: GatewaySettings | None = None,
         telemetry.setup_tracing("gateway", settings.otlp_endpoint)
         nc = await connect(settings.nats_url, "gateway")
         app.state.rpc = Rpc(nc, settings.rpc_timeout)
+        app.state.staging = await staging.bucket(nc.jetstream())
         app.state.validator = validator or TokenValidator(
             issuer=settings.oidc_issuer, audience=settings.oidc_audience,
             jwks_url=settings.oidc_jwks_url)

@@ -48,14 +48,28 @@ async def get_principal(
     return await validator.validate(credentials.credentials.strip())
 
 
+def _actor(principal: Principal) -> Actor:
+    return Actor(subject=principal.subject, roles=sorted(principal.roles),
+                 organisation=principal.organisation, client_id=principal.client_id)
+
+
+async def optional_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor | None:
+    """The caller when a token is sent (a bad token is still a 401), None for the public."""
+    if credentials is None:
+        return None
+    return _actor(await get_principal(request, credentials))
+
+
 def require_role(role: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency that admits only callers holding `role` (403 otherwise)."""
 
     async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Actor:
         if role not in principal.roles:
             raise Forbidden(f"This needs the '{role}' role, which your account does not have.")
-        return Actor(subject=principal.subject, roles=sorted(principal.roles),
-                     organisation=principal.organisation, client_id=principal.client_id)
+        return _actor(principal)
 
     return dependency
 
@@ -64,3 +78,5 @@ RpcDep = Annotated[Rpc, Depends(get_rpc)]
 HandlerDep = Annotated[Actor, Depends(require_role("case-handler"))]
 MediatorDep = Annotated[Actor, Depends(require_role("mediator"))]
 PartnerDep = Annotated[Actor, Depends(require_role("cso-partner"))]
+CommitteeDep = Annotated[Actor, Depends(require_role("worker-committee"))]
+OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
@@ -15,6 +21,7 @@ from suara_contracts.rpc import (
     Answer,
     AnswersChecked,
     FormDefinition,
+    FormField,
     FormQuery,
     RemedyQuery,
     RemedyRoute,
@@ -23,11 +30,14 @@ from suara_contracts.rpc import (
     SubmitReport,
 )
 from suara_contracts.subjects import Rpc as S
-from suara_gateway import i18n
+from suara_gateway import attach, i18n
 from suara_gateway.api import reporter_view
 from suara_gateway.deps import RpcDep
 from suara_gateway.i18n import ENGLISH, LANGUAGES, Language
-from suara_kit.errors import SuaraError, ValidationFailed
+from suara_gateway.uploads import Refused
+from suara_kit import staging
+from suara_kit.clock import today
+from suara_kit.errors import NotFound, SuaraError, ValidationFailed
 from suara_kit.messaging import validation_problem
 
 router = APIRouter(include_in_schema=False)
@@ -63,35 +73,269 @@ def not_found(request: Request) -> HTMLResponse:
 i18n.load_all()  # a broken catalog fails at start-up, not on a worker's page
 
 
-def answers_from(form: FormData, definition: FormDefinition) -> dict[str, Answer]:
-    """The answers of a posted form, shaped as the intake contract wants them."""
-    answers: dict[str, Answer] = {}
-    for field in definition.fields:
-        if field.kind == "multiple-choice":
-            values = [str(v) for v in form.getlist(field.name)]
-            if values:
-                answers[field.name] = values
-        elif (value := str(form.get(field.name, "")).strip()):
-            answers[field.name] = value
-    return answers
+CSS_VALUE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def field_errors(exc: SuaraError) -> dict[str, str]:
-    """Messages per form field, to show next to each question."""
-    return {e["field"].removeprefix("answers."): e["message"]
+ERROR_MESSAGES = {
+    "required": N_("This question needs an answer."),
+    "not-an-organisation": N_("Choose one of the organisations."),
+    "choose-one": N_("Choose one of the options."),
+    "choose-some": N_("Choose one or more of the options."),
+    "not-an-option": N_("Choose from the options shown."),
+    "not-text": N_("Write your answer as text."),
+    "too-long": N_("Write at most %(maximum)s characters."),
+    "not-a-date": N_("Enter a date, for example 2026-03-01."),
+    "date-in-future": N_("This date is in the future."),
+    "date-too-early": N_("This date is too long ago."),
+    "not-a-number": N_("Enter a number, for example 1500."),
+    "too-small": N_("Enter at least %(minimum)s."),
+    "too-big": N_("Enter at most %(maximum)s."),
+    "not-money": N_("Enter an amount and choose a currency."),
+    "not-a-currency": N_("Choose one of the currencies."),
+    "not-files": N_("Attach the file again."),
+    "too-many-files": N_("Attach at most %(maximum)s files."),
+    "expired": N_("A file you attached earlier has expired. Attach it again."),
+}
+UPLOAD_MESSAGES = {
+    "empty": N_("This file is empty. Choose the file again."),
+    "too-large": N_("This file is too big. Send a file under %(limit)s."),
+    "not-allowed": N_("This kind of file cannot be sent. Send a photo or a PDF."),
+    "unreadable": N_("This file is damaged and cannot be opened. Send it again, or take a new "
+                     "photo."),
+    "too-many-pixels": N_("This picture is too large to open. Take a new photo, or send a "
+                          "screenshot of it."),
+    "encrypted-pdf": N_("This PDF is locked with a password. Send a copy without a password, or "
+                        "photos of the pages."),
+    "too-many-files": N_("You can send at most %(limit)s files."),
+}
+
+
+def error_message(error: dict[str, Any], language: Language) -> str:
+    """One field's problem in the worker's language (the English message for a new code)."""
+    template = ERROR_MESSAGES.get(str(error.get("code")))
+    if template is None:
+        return str(error.get("message", ""))
+    text = i18n.translations(language).gettext(template)
+    return text % {k: error.get(k, "") for k in ("maximum", "minimum")} if "%(" in text else text
+
+
+def refusal_message(refused: Refused, language: Language) -> str:
+    text = i18n.translations(language).gettext(UPLOAD_MESSAGES[refused.code])
+    return text % {"limit": refused.limit or ""} if "%(" in text else text
+
+
+def field_errors(exc: SuaraError, language: Language) -> dict[str, str]:
+    """Messages per form field, in the worker's language, to show next to each question."""
+    return {e["field"].removeprefix("answers."): error_message(e, language)
             for e in exc.extra.get("errors", []) if isinstance(e, dict)}
 
 
-async def _form(rpc: RpcDep, language: Language) -> FormDefinition:
-    return await rpc(S.INTAKE_FORM, FormQuery(language=language.code), FormDefinition)
+def applies(field: FormField, answers: dict[str, Answer]) -> bool:
+    """Whether a conditional question is asked, given the answers so far."""
+    if field.show_if is None:
+        return True
+    given = answers.get(field.show_if.field)
+    chosen = given if isinstance(given, list) else [given] if given else []
+    return bool(set(chosen) & set(field.show_if.any_of))
+
+
+def conditions(definition: FormDefinition) -> dict[str, str]:
+    """For each conditional question, the answers that ask it, as the worker reads them."""
+    by_name = {f.name: f for f in definition.fields}
+    found = {}
+    for f in definition.fields:
+        if f.show_if and (parent := by_name.get(f.show_if.field)):
+            found[f.name] = ", ".join(c.label for c in parent.choices
+                                      if c.value in f.show_if.any_of)
+    return found
+
+
+def form_css(definition: FormDefinition) -> str:
+    """Hide a conditional question until an answer that asks it is chosen, with CSS `:has()`
+    (no script). A browser without `:has()` ignores the rule and shows every question, each
+    conditional one saying when to answer it."""
+    rules = []
+    for f in definition.fields:
+        if f.show_if is None or not CSS_VALUE.match(f.show_if.field):
+            continue
+        checked = ", ".join(f'input[name="{f.show_if.field}"][value="{v}"]:checked'
+                            for v in f.show_if.any_of if CSS_VALUE.match(v))
+        if checked and CSS_VALUE.match(f.name):
+            rules.append(f"form:not(:has({checked})) #q-{f.name}{{display:none}}")
+            rules.append(f"form:has({checked}) #{f.name}-when{{display:none}}")
+    return "\n".join(rules) + "\n"
+
+
+def money(value: Answer | None) -> tuple[str, str]:
+    """An answer such as '1500 MYR' as (amount, currency) for the form's two inputs."""
+    if isinstance(value, str) and " " in value:
+        amount, currency = value.rsplit(" ", 1)
+        return amount, currency
+    return (value if isinstance(value, str) else ""), ""
+
+
+def upload_description(staged: staging.Staged, language: Language) -> str:
+    """'Photo, 230 KB': never the file's own name, which can say who took it."""
+    gettext = i18n.translations(language).gettext
+    size = format_decimal(max(1, round(staged.size / 1024)), locale=language.locale)
+    if staged.media_type == "application/pdf":
+        return gettext("PDF document, %(size)s KB") % {"size": size}
+    return gettext("Photo, %(size)s KB") % {"size": size}
+
+
+@dataclass
+class Posted:
+    """A posted report form: its version, the answers, the files kept, what was refused."""
+
+    definition: FormDefinition
+    answers: dict[str, Answer]
+    organisation: str
+    uploads: dict[str, list[staging.Staged]] = dataclass_field(default_factory=dict)
+    errors: dict[str, str] = dataclass_field(default_factory=dict)
+
+
+async def _form(rpc: RpcDep, language: Language, version: int | None = None) -> FormDefinition:
+    return await rpc(S.INTAKE_FORM, FormQuery(language=language.code, version=version),
+                     FormDefinition)
+
+
+async def _files(request: Request, form: FormData, field: FormField, language: Language,
+                 posted: Posted) -> None:
+    """Files of one question: tokens kept from an earlier step, and new files, cleaned."""
+    store = attach.store_of(request)
+    kept, problems = [], []
+    for token in [str(v) for v in form.getlist(field.name) if isinstance(v, str)]:
+        try:
+            kept.append(await staging.describe(store, token))
+        except SuaraError:
+            problems.append(error_message({"code": "expired"}, language))
+    files = [v for v in form.getlist(field.name) if attach.is_file(v)]
+    staged, refused = await attach.stage_all(store, files)  # type: ignore[arg-type]
+    kept += staged
+    problems += [refusal_message(r, language) for r in refused]
+    if len(kept) > attach.LIMITS.max_files:
+        kept = kept[:attach.LIMITS.max_files]
+        problems.append(refusal_message(Refused("too-many-files", str(len(kept))), language))
+    if kept:
+        posted.uploads[field.name] = kept
+        posted.answers[field.name] = [s.token for s in kept]
+    if problems:
+        posted.errors[field.name] = " ".join(problems)
+
+
+async def _posted(request: Request, rpc: RpcDep, language: Language) -> Posted:
+    """The form version, answers and organisation the worker posted, with files cleaned and
+    staged; a refused file is an error by its question, and every other answer is kept."""
+    attach.refuse_oversized(request)
+    form = await request.form()
+    version = str(form.get("form_version", ""))
+    try:
+        definition = await _form(rpc, language, int(version) if version.isdigit() else None)
+    except NotFound:  # a page from a version that is gone: the current form
+        definition = await _form(rpc, language)
+    posted = Posted(definition, {}, str(form.get("organisation", "")))
+    for field in definition.fields:
+        if field.kind == "multiple-choice":
+            values = [str(v) for v in form.getlist(field.name) if isinstance(v, str)]
+            if values:
+                posted.answers[field.name] = values
+        elif field.kind == "file":
+            await _files(request, form, field, language, posted)
+        elif (value := str(form.get(field.name, "")).strip()):
+            currency = str(form.get(f"{field.name}__currency", "")).strip()
+            posted.answers[field.name] = f"{value} {currency}" if currency else value
+    return posted
+
+
+def _report(language: Language, posted: Posted) -> SubmitReport:
+    try:
+        return SubmitReport.model_validate({
+            "organisation": posted.organisation, "language": language.code,
+            "answers": posted.answers, "form_version": posted.definition.version})
+    except ValidationError as exc:
+        raise validation_problem(exc) from exc
+
+
+def _form_page(request: Request, language: Language, prefix: str, definition: FormDefinition,
+               *, values: dict[str, Any], errors: dict[str, str],
+               uploads: dict[str, list[staging.Staged]] | None = None, status: int = 200,
+               **extra: Any) -> HTMLResponse:
+    described = {name: [{"token": s.token, "description": upload_description(s, language)}
+                        for s in staged] for name, staged in (uploads or {}).items()}
+    return _render(request, "form.html", language, prefix, status=status, form=definition,
+                   values=values, errors=errors, uploads=described,
+                   conditions=conditions(definition), money=money,
+                   today=today().isoformat(), **extra)
+
+
+def _form_again(request: Request, language: Language, prefix: str, posted: Posted,
+                exc: SuaraError | None = None) -> HTMLResponse:
+    """The form filled in with the worker's answers and files; with errors by each field
+    (422) when `exc` or a refused file says what is wrong."""
+    errors = {**(field_errors(exc, language) if exc else {}), **posted.errors}
+    return _form_page(request, language, prefix, posted.definition,
+                      values={**posted.answers, "organisation": posted.organisation},
+                      errors=errors, uploads=posted.uploads, status=422 if errors else 200)
+
+
+def displayed(definition: FormDefinition, answers: dict[str, Answer],
+              uploads: dict[str, list[staging.Staged]], language: Language
+              ) -> list[tuple[FormField, str | list[str] | None]]:
+    """Each question that applies, with its answer as the worker reads it."""
+    shown: list[tuple[FormField, str | list[str] | None]] = []
+    for f in definition.fields:
+        if not applies(f, answers):
+            continue
+        value = answers.get(f.name)
+        labels = {c.value: c.label for c in f.choices}
+        text: str | list[str] | None
+        if value in (None, "", []):
+            text = None
+        elif f.kind == "file":
+            text = [upload_description(s, language) for s in uploads.get(f.name, [])]
+        elif isinstance(value, list):
+            text = [labels.get(v, v) for v in value]
+        elif f.choices:
+            text = labels.get(value, value)
+        elif f.kind == "date":
+            text = _readable_date(value, language)
+        elif f.kind == "money":
+            text = _readable_money(value, language)
+        else:
+            text = value
+        shown.append((f, text))
+    return shown
+
+
+def _readable_date(value: str, language: Language) -> str:
+    try:
+        return format_date(date.fromisoformat(value), "long", locale=language.locale)
+    except ValueError:
+        return value
+
+
+def _readable_money(value: str, language: Language) -> str:
+    amount, currency = money(value)
+    try:
+        return format_currency(Decimal(amount.replace(",", "")), currency,
+                               locale=language.locale)
+    except (InvalidOperation, ValueError):
+        return value
 
 
 @router.get("/", response_class=HTMLResponse)
 async def language_choice(request: Request, rpc: RpcDep) -> HTMLResponse:
     """The nine languages, each in its own script, above the English form."""
     form = await _form(rpc, ENGLISH)
-    return _render(request, "form.html", ENGLISH, "", form=form, values={}, errors={},
-                   languages=LANGUAGES)
+    return _form_page(request, ENGLISH, "", form, values={}, errors={}, languages=LANGUAGES)
+
+
+@router.get("/form/{version}.css", include_in_schema=False)
+async def conditional_questions_css(version: int, rpc: RpcDep) -> Response:
+    """The rules that hide a form version's conditional questions until they apply."""
+    form = await _form(rpc, ENGLISH, version)
+    return Response(form_css(form), media_type="text/css",
+                    headers={"Cache-Control": "public, max-age=86400, immutable"})
 
 
 @router.get("/{code}/", response_class=HTMLResponse)
@@ -100,72 +344,55 @@ async def report_form(request: Request, code: str, rpc: RpcDep) -> HTMLResponse:
     if (language := i18n.BY_CODE.get(code)) is None:
         return not_found(request)
     form = await _form(rpc, language)
-    return _render(request, "form.html", language, f"/{code}", form=form, values={}, errors={})
-
-
-async def _posted(request: Request, rpc: RpcDep, language: Language
-                  ) -> tuple[FormDefinition, dict[str, Answer], str]:
-    """The form definition, and the answers and organisation the worker posted."""
-    definition = await _form(rpc, language)
-    posted = await request.form()
-    return definition, answers_from(posted, definition), str(posted.get("organisation", ""))
-
-
-def _report(language: Language, answers: dict[str, Answer], organisation: str) -> SubmitReport:
-    try:
-        return SubmitReport.model_validate({"organisation": organisation,
-                                            "language": language.code, "answers": answers})
-    except ValidationError as exc:
-        raise validation_problem(exc) from exc
-
-
-def _form_again(request: Request, language: Language, prefix: str, definition: FormDefinition,
-                answers: dict[str, Answer], organisation: str,
-                exc: SuaraError | None = None) -> HTMLResponse:
-    """The form filled in with the worker's answers; with errors by each field (422) when
-    `exc` says what is wrong."""
-    return _render(request, "form.html", language, prefix, status=422 if exc else 200,
-                   form=definition, values={**answers, "organisation": organisation},
-                   errors=field_errors(exc) if exc else {})
+    return _form_page(request, language, f"/{code}", form, values={}, errors={})
 
 
 async def _review(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
-    definition, answers, organisation = await _posted(request, rpc, language)
+    posted = await _posted(request, rpc, language)
     try:  # intake checks the answers exactly as it will on sending, and stores nothing
-        await rpc(S.INTAKE_CHECK, _report(language, answers, organisation), AnswersChecked)
+        await rpc(S.INTAKE_CHECK, _report(language, posted), AnswersChecked)
     except ValidationFailed as exc:
-        return _form_again(request, language, prefix, definition, answers, organisation, exc)
-    chosen = next(o.label for o in definition.organisations if o.value == organisation)
-    return _render(request, "review.html", language, prefix, form=definition, values=answers,
-                   organisation=organisation, organisation_label=chosen)
+        return _form_again(request, language, prefix, posted, exc)
+    if posted.errors:
+        return _form_again(request, language, prefix, posted)
+    definition = posted.definition
+    chosen = next(o.label for o in definition.organisations if o.value == posted.organisation)
+    return _render(request, "review.html", language, prefix, form=definition,
+                   values=posted.answers, organisation=posted.organisation,
+                   organisation_label=chosen,
+                   shown=displayed(definition, posted.answers, posted.uploads, language))
 
 
 async def _edit(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
-    definition, answers, organisation = await _posted(request, rpc, language)
-    return _form_again(request, language, prefix, definition, answers, organisation)
+    posted = await _posted(request, rpc, language)
+    return _form_again(request, language, prefix, posted)
 
 
 async def _submit(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
-    definition, answers, organisation = await _posted(request, rpc, language)
+    posted = await _posted(request, rpc, language)
+    if posted.errors:
+        return _form_again(request, language, prefix, posted)
     try:
-        report = _report(language, answers, organisation)
-        receipt = await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
+        receipt = await rpc(S.INTAKE_SUBMIT, _report(language, posted), SubmitReceipt)
     except ValidationFailed as exc:
-        return _form_again(request, language, prefix, definition, answers, organisation, exc)
+        return _form_again(request, language, prefix, posted, exc)
+    answers = posted.answers
     categories = answers.get("categories", [])
-    routes = await _remedies(rpc, answers.get("country"),
+    routes = await _remedies(rpc, answers.get("country"), answers.get("origin"),
                              categories if isinstance(categories, list) else [], language)
     return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt,
                    routes=routes)
 
 
-async def _remedies(rpc: RpcDep, country: Answer | None, issues: list[str],
-                    language: Language) -> list[RemedyRoute]:
+async def _remedies(rpc: RpcDep, country: Answer | None, origin: Answer | None,
+                    issues: list[str], language: Language) -> list[RemedyRoute]:
     """Where else the worker can go, for the country they work in and their issues. The
     receipt page is shown only once, so a failure here leaves the list out, never the page."""
     if not isinstance(country, str) or len(country) != 2:
         return []
-    query = RemedyQuery(destination=country, origin=None, language=language.code, issues=issues)
+    origin = origin if isinstance(origin, str) and len(origin) == 2 else None
+    query = RemedyQuery(destination=country, origin=origin, language=language.code,
+                        issues=issues)
     try:
         return (await rpc(S.INTAKE_REMEDIES, query, RemedyRoutes)).routes
     except SuaraError:
@@ -217,7 +444,7 @@ async def _follow_up(request: Request, rpc: RpcDep, language: Language,
             page.headers["Retry-After"] = str(exc.extra["retry_after"])
         return page
     label = STATUS_LABELS.get(view.status)
-    routes = await _remedies(rpc, view.country, view.categories, language)
+    routes = await _remedies(rpc, view.country, view.origin, view.categories, language)
     return _render(request, "status.html", language, prefix, view=view, routes=routes,
                    status_label=gettext(label) if label else view.status,
                    received_on=format_date(view.received_on, "long", locale=language.locale))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from suara_contracts.rpc import Answer, InboxMessage, SessionMode
+from suara_contracts.rpc import Answer, FormSpec, InboxMessage, SessionMode
 
 
 class _Body(BaseModel):
@@ -27,8 +28,21 @@ class ReporterView(BaseModel):
     status: str
     received_on: date
     country: str | None = None
+    origin: str | None = None
     categories: list[str] = []
+    form_version: int | None = Field(default=None, description=(
+        "render `answers` with GET /api/v1/form?version=<this>"))
+    answers: dict[str, Answer] = {}
     messages: list[InboxMessage]
+
+
+class UploadReceipt(BaseModel):
+    """A cleaned file waiting for its report: put `token` in the file question's answer."""
+
+    token: str
+    media_type: str = Field(examples=["image/jpeg"])
+    size: int = Field(description="bytes, after cleaning")
+    expires_in_seconds: int
 
 
 class ReportForWorker(_Body):
@@ -36,6 +50,20 @@ class ReportForWorker(_Body):
 
     language: str = Field(default="en", min_length=2, max_length=16)
     answers: dict[str, Answer] = Field(max_length=100)
+    form_version: int | None = Field(default=None, ge=1)
+
+
+class FormDraftBody(_Body):
+    """The questions of a form version, every text keyed by language code."""
+
+    spec: FormSpec
+    note: str = Field(default="", max_length=2000, description="what changed and why")
+
+
+class FormApproval(_Body):
+    consultation_ref: str = Field(min_length=3, max_length=200, description=(
+        "where the consultation with workers is recorded"),
+        examples=["Worker committee meeting 2026-11-20, minutes #14"])
 
 
 class Acknowledgement(_Body):
@@ -62,15 +90,18 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[dict[str, str]] | None = Field(
-        default=None, description="one entry per invalid field: {field, message}")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description=("one entry per invalid field: {field, message}, and for "
+                                   "answers a `code` (e.g. required, too-long) with the limit "
+                                   "it broke (maximum, minimum)"))
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI `responses` entries documenting problem+json bodies."""
     described = {400: "Malformed request", 401: "Missing or invalid access token",
                  403: "Authenticated but not allowed", 404: "Not found",
-                 409: "Conflicts with the current state", 422: "Invalid input",
+                 409: "Conflicts with the current state", 413: "Request too large",
+                 422: "Invalid input",
                  429: "Too many attempts", 503: "A service is not available; retry"}
     return {s: {"model": Problem, "description": described[s],
                 "content": {"application/problem+json": {}}} for s in statuses}

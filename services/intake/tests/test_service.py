@@ -13,6 +13,7 @@ from sqlmodel import select
 from suara_contracts.events import SubmissionReceived
 from suara_contracts.rpc import Actor, ClaimReceipt, OnBehalfReport, StatusQuery, SubmitReport
 from suara_intake import receipts, service
+from suara_intake.formstore import FormStore
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Submission
 from suara_kit.clock import today, utcnow
@@ -30,9 +31,13 @@ REPORT = SubmitReport(organisation="tenaganita", language="id", answers={
 })
 
 
+STORE = FormStore()
+
+
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("intake")) as database:
+        await STORE.ensure_default(database)
         yield database
 
 
@@ -55,7 +60,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 async def submit(db: Database, report: SubmitReport = REPORT) -> tuple[Submission, str]:
     async with db.transaction() as session:
-        sub, receipt, _ = await service.submit(session, report, ORGS, POLICY)
+        sub, receipt, _ = await service.submit(session, STORE, report, ORGS, POLICY)
     return sub, receipt
 
 
@@ -74,7 +79,7 @@ async def stored(db: Database, reference: str) -> Submission:
 
 async def test_submit_stores_the_report_and_returns_the_event(db: Database) -> None:
     async with db.transaction() as session:
-        sub, receipt, event = await service.submit(session, REPORT, ORGS, POLICY)
+        sub, receipt, event = await service.submit(session, STORE, REPORT, ORGS, POLICY)
     row = await stored(db, sub.reference)
     assert row.organisation == "tenaganita"
     assert row.language == "id"
@@ -131,7 +136,8 @@ async def test_unknown_organisation_is_422(db: Database) -> None:
         await submit(db, report)
     assert info.value.status == 422
     assert info.value.extra["errors"] == [
-        {"field": "organisation", "message": "this organisation does not take reports here"}]
+        {"field": "organisation", "code": "not-an-organisation",
+         "message": "this organisation does not take reports here"}]
     async with db.transaction() as session:
         assert (await session.exec(select(Submission))).all() == []
 
@@ -237,7 +243,7 @@ async def on_behalf(db: Database, actor: Actor, channel: str = "assisted"
                     ) -> tuple[Submission, str, SubmissionReceived]:
     report = OnBehalfReport(actor=actor, channel=channel, answers=REPORT.answers)
     async with db.transaction() as session:
-        return await service.submit_on_behalf(session, report, [*ORGS, "map-foundation"],
+        return await service.submit_on_behalf(session, STORE, report, [*ORGS, "map-foundation"],
                                               POLICY, timedelta(days=14))
 
 
@@ -291,11 +297,13 @@ async def test_wrong_claim_codes_lock_the_reference(db: Database, clock: Clock) 
         await claim(db, sub.reference, code)
 
 
-def test_check_names_every_problem_at_once() -> None:
+async def test_check_names_every_problem_at_once(db: Database) -> None:
     report = SubmitReport(organisation="nobody", answers={"categories": ["nope"]})
-    with pytest.raises(ValidationFailed) as info:
-        service.check(report, ORGS)
-    fields = [e["field"] for e in info.value.extra["errors"]]
-    assert fields[0] == "organisation"
-    assert {"answers.categories", "answers.what_happened", "answers.country"} <= set(fields)
-    assert service.check(REPORT, ORGS) == REPORT.answers
+    async with db.transaction() as session:
+        with pytest.raises(ValidationFailed) as info:
+            await service.check(session, STORE, report, ORGS)
+        fields = [e["field"] for e in info.value.extra["errors"]]
+        assert fields[0] == "organisation"
+        assert {"answers.categories", "answers.what_happened", "answers.country"} <= set(fields)
+        filed = await service.check(session, STORE, REPORT, ORGS)
+    assert (filed.version, filed.answers) == (1, REPORT.answers)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.events import CaseOpened, CaseStatusChanged
 from suara_contracts.rpc import (
+    Answer,
     AnswersChecked,
+    ApproveForm,
     ClaimReceipt,
     ClaimTicket,
+    DraftForm,
     FormDefinition,
     FormQuery,
+    FormVersion,
+    FormVersionList,
+    FormVersionQuery,
+    FormVersionsQuery,
     OnBehalfReport,
     RemedyQuery,
     RemedyRoute,
@@ -27,9 +36,12 @@ from suara_contracts.rpc import (
 from suara_contracts.subjects import Evt, Rpc
 from suara_intake import forms, service
 from suara_intake import routes as remedy_routes
+from suara_intake.attachments import NatsStagedFiles, Vault
+from suara_intake.formstore import FormStore
 from suara_intake.models import Inbox, Outbox
+from suara_intake.sealing import Sealer
 from suara_intake.settings import IntakeSettings
-from suara_kit.errors import NotFound
+from suara_kit.errors import Conflict, NotFound
 from suara_kit.service import ServiceApp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,27 +52,42 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     settings = settings or IntakeSettings()
     app = ServiceApp("intake", settings, migrations=MIGRATIONS, outbox=Outbox, inbox=Inbox,
                      rpc_prefix=Rpc.INTAKE)
+    store = FormStore()
+    files = NatsStagedFiles(lambda: app.nc)
+    vault = Vault(files, Sealer(settings.attachment_key.get_secret_value(),
+                                [k.get_secret_value() for k in settings.attachment_previous_keys]))
+
+    async def discard_uploads(answers: dict[str, Answer]) -> None:
+        """Uploads a committed report used: gone from staging (they expire anyway)."""
+        for value in answers.values():
+            for token in value if isinstance(value, list) else []:
+                if forms.TOKEN.match(token):
+                    with suppress(Exception):
+                        await files.discard(token)
     policy = service.ReceiptPolicy(key=settings.receipt_key.get_secret_value().encode(),
                                    max_failures=settings.receipt_max_failures,
                                    lockout=timedelta(minutes=settings.receipt_lockout_minutes))
 
     async def submit(report: SubmitReport) -> SubmitReceipt:
         async with app.transaction() as session:
-            sub, receipt, event = await service.submit(session, report, settings.organisations,
-                                                       policy)
+            sub, receipt, event = await service.submit(session, store, report,
+                                                       settings.organisations, policy, vault)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
+        await discard_uploads(report.answers)
         return SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
 
     async def check(report: SubmitReport) -> AnswersChecked:
-        service.check(report, settings.organisations)
+        async with app.db.transaction() as session:
+            await service.check(session, store, report, settings.organisations)
         return AnswersChecked()
 
     async def submit_on_behalf(report: OnBehalfReport) -> ClaimTicket:
         async with app.transaction() as session:
             sub, code, event = await service.submit_on_behalf(
-                session, report, settings.organisations, policy,
-                timedelta(days=settings.claim_within_days))
+                session, store, report, settings.organisations, policy,
+                timedelta(days=settings.claim_within_days), vault)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
+        await discard_uploads(report.answers)
         return ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
                            status=sub.status)
 
@@ -81,7 +108,30 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
         return view
 
     async def form(query: FormQuery) -> FormDefinition:
-        return forms.definition(query.language, settings.organisations)
+        async with app.db.transaction() as session:
+            version, spec = await store.approved(session, query.version)
+        return forms.render(spec, version, query.language, settings.organisations)
+
+    async def form_versions(query: FormVersionsQuery) -> FormVersionList:
+        async with app.db.transaction() as session:
+            return FormVersionList(items=await store.listing(session, query.actor))
+
+    async def form_version(query: FormVersionQuery) -> FormVersion:
+        async with app.db.transaction() as session:
+            return await store.one(session, query.version, query.actor)
+
+    async def form_draft(command: DraftForm) -> FormVersion:
+        try:
+            async with app.db.transaction() as session:
+                return await store.draft(session, command.actor, command.spec, command.note,
+                                         command.version)
+        except IntegrityError:
+            raise Conflict("Another draft was saved at the same moment; try again.") from None
+
+    async def form_approve(command: ApproveForm) -> FormVersion:
+        async with app.db.transaction() as session:
+            return await store.approve(session, command.actor, command.version,
+                                       command.consultation_ref)
 
     async def remedies(query: RemedyQuery) -> RemedyRoutes:
         found = remedy_routes.matching(query.destination, query.origin, query.issues)
@@ -100,6 +150,11 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf)
     app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)
     app.rpc(Rpc.INTAKE_FORM, FormQuery, form)
+    app.rpc(Rpc.INTAKE_FORM_VERSIONS, FormVersionsQuery, form_versions)
+    app.rpc(Rpc.INTAKE_FORM_VERSION, FormVersionQuery, form_version)
+    app.rpc(Rpc.INTAKE_FORM_DRAFT, DraftForm, form_draft)
+    app.rpc(Rpc.INTAKE_FORM_APPROVE, ApproveForm, form_approve)
+    app.on_start(lambda: store.ensure_default(app.db))
     app.rpc(Rpc.INTAKE_REMEDIES, RemedyQuery, remedies)
     app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "intake-case-status", on_status)

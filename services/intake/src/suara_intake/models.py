@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, LargeBinary
 from sqlmodel import Field
 
 from suara_kit.db import UTCDateTime, service_base
@@ -38,6 +38,39 @@ class Submission(Base, table=True):
     claim_by: date | None = None
     failed_attempts: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Attachment(Base, table=True):
+    """A file a worker attached: cleaned of metadata by the gateway, sealed (AES-GCM) here,
+    with the attachment id as associated data so a blob cannot be moved to another row."""
+
+    __tablename__ = "attachment"
+
+    id: UUID = Field(primary_key=True)
+    submission_id: UUID = Field(index=True)
+    question: str = Field(max_length=40)
+    media_type: str = Field(max_length=40)
+    size: int
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    added_on: date
+
+
+class FormVersionRow(Base, table=True):
+    """One version of the intake form. Approved versions never change: reports keep the
+    number of the version they were filed on, so they stay readable after later versions."""
+
+    __tablename__ = "form_version"
+
+    number: int = Field(primary_key=True)
+    status: str = Field(max_length=16, index=True)
+    spec: dict = Field(sa_column=Column(JSON, nullable=False))
+    note: str = Field(default="", max_length=2000)
+    based_on: int | None = None
+    drafted_by: str = Field(max_length=200)
+    drafted_on: date
+    consultation_ref: str | None = Field(default=None, max_length=200)
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_on: date | None = None
 
 
 class Outbox(OutboxRow, Base, table=True):

@@ -14,12 +14,13 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from suara_contracts.rpc import RemedyKind, RemedyRoute
-from suara_intake.forms import CATEGORIES
+from suara_intake.forms import DEFAULT
 from suara_kit.errors import ValidationFailed
 
 DATA: Final = Path(__file__).parent / "remedies"
 ANY_ISSUE: Final = "*"
-ISSUES: Final = frozenset(c.value for c in CATEGORIES)
+ISSUES: Final = frozenset(value for value, _, _ in DEFAULT[0]["choices"])  # the default
+# form's categories: remedy data files name these (a committee's own categories match none)
 # The order a worker reads them in: the destination's free first stops, then bodies that decide
 # a claim, then their own country's offices, then civil society.
 FIRST_STOPS: Final[frozenset[RemedyKind]] = frozenset(

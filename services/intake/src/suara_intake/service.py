@@ -14,12 +14,15 @@ from suara_contracts.rpc import (
     Answer,
     Channel,
     ClaimReceipt,
+    FormSpec,
     OnBehalfReport,
     ReportStatus,
     StatusQuery,
     SubmitReport,
 )
 from suara_intake import forms, receipts, repository
+from suara_intake.attachments import Vault, seal_files
+from suara_intake.formstore import FormStore
 from suara_intake.models import Submission
 from suara_kit.clock import today, utcnow
 from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
@@ -40,40 +43,58 @@ class ReceiptPolicy:
     lockout: timedelta
 
 
-def check(report: SubmitReport, organisations: list[str]) -> dict[str, Answer]:
+@dataclass(frozen=True)
+class Filed:
+    """Answers checked against the form version they were given on."""
+
+    version: int
+    spec: FormSpec
+    answers: dict[str, Answer]
+
+
+async def check(session: AsyncSession, store: FormStore, report: SubmitReport,
+                organisations: list[str]) -> Filed:
     """The answers as they will be stored, or a 422 naming every problem, organisation too."""
     errors = [] if report.organisation in organisations else [
-        {"field": "organisation", "message": "this organisation does not take reports here"}]
+        {"field": "organisation", "code": "not-an-organisation",
+         "message": "this organisation does not take reports here"}]
+    version, spec = await store.approved(session, report.form_version)
     try:
-        answers = forms.validate(report.answers)
+        answers = forms.validate(spec, report.answers)
     except ValidationFailed as exc:
         errors += exc.extra.get("errors", [])
     if errors:
         raise ValidationFailed(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
-    return answers
+    return Filed(version, spec, answers)
 
 
-async def submit(session: AsyncSession, report: SubmitReport, organisations: list[str],
-                 policy: ReceiptPolicy) -> tuple[Submission, str, SubmissionReceived]:
-    """Store a report; return it, its receipt (shown once) and the event to publish."""
-    answers = check(report, organisations)
+async def submit(session: AsyncSession, store: FormStore, report: SubmitReport,
+                 organisations: list[str], policy: ReceiptPolicy, vault: Vault | None = None
+                 ) -> tuple[Submission, str, SubmissionReceived]:
+    """Store a report and the files it names; return it, its receipt (shown once) and the
+    event to publish. The caller discards the used uploads once the transaction commits."""
+    filed = await check(session, store, report, organisations)
     receipt = receipts.new_receipt()
-    sub, event = await _store(session, report.organisation, report.language, answers, "web")
+    sub, event = await _store(session, report.organisation, report.language, filed, "web",
+                              vault)
     sub.receipt_hash = receipts.receipt_hash(policy.key, sub.receipt_salt, receipt)
     return sub, receipt, event
 
 
-async def submit_on_behalf(session: AsyncSession, report: OnBehalfReport,
+async def submit_on_behalf(session: AsyncSession, store: FormStore, report: OnBehalfReport,
                            organisations: list[str], policy: ReceiptPolicy,
-                           claim_within: timedelta) -> tuple[Submission, str, SubmissionReceived]:
+                           claim_within: timedelta, vault: Vault | None = None
+                           ) -> tuple[Submission, str, SubmissionReceived]:
     """Store a report filed by staff or a partner; return it, its one-time claim code and the
     event. The filer never learns a receipt: the worker claims one with the code."""
     organisation = _filer_organisation(report)
     if organisation not in organisations:
         raise Forbidden(f"Your organisation '{organisation}' does not take reports here.")
+    version, spec = await store.approved(session, report.form_version)
+    filed = Filed(version, spec, forms.validate(spec, report.answers))
     code = receipts.new_claim_code()
-    sub, event = await _store(session, organisation, report.language, report.answers,
-                              report.channel)
+    sub, event = await _store(session, organisation, report.language, filed, report.channel,
+                              vault)
     sub.claim_hash = receipts.claim_hash(policy.key, sub.receipt_salt, code)
     sub.claim_by = today() + claim_within
     return sub, code, event
@@ -89,17 +110,21 @@ def _filer_organisation(report: OnBehalfReport) -> str:
     return report.actor.organisation
 
 
-async def _store(session: AsyncSession, organisation: str, language: str,
-                 answers: dict[str, Answer], channel: Channel
-                 ) -> tuple[Submission, SubmissionReceived]:
-    answers = forms.validate(answers)
+async def _store(session: AsyncSession, organisation: str, language: str, filed: Filed,
+                 channel: Channel, vault: Vault | None) -> tuple[Submission, SubmissionReceived]:
+    answers, submission_id = filed.answers, uuid7()
+    if forms.file_tokens(filed.spec, answers):
+        if vault is None:
+            raise ValidationFailed("Files cannot be attached here.")
+        answers, _ = await seal_files(session, vault.files, vault.sealer, submission_id,
+                                      filed.spec, answers)
     reference = receipts.new_reference()
     while await repository.reference_taken(session, reference):
         reference = receipts.new_reference()
-    reasons = forms.risk_reasons(answers)
+    reasons = forms.risk_reasons(filed.spec, answers)
     sub = Submission(
-        id=uuid7(), reference=reference, organisation=organisation,
-        form_version=forms.VERSION, language=language, answers=answers,
+        id=submission_id, reference=reference, organisation=organisation,
+        form_version=str(filed.version), language=language, answers=answers,
         risk="high" if reasons else "normal", risk_reasons=reasons, received_on=today(),
         status_changed_on=today(), receipt_salt=receipts.new_salt(), channel=channel)
     session.add(sub)
@@ -107,7 +132,8 @@ async def _store(session: AsyncSession, organisation: str, language: str,
     event = SubmissionReceived(
         submission_id=sub.id, reference=reference, organisation=sub.organisation,
         form_version=sub.form_version, language=sub.language, risk=sub.risk,  # type: ignore[arg-type]
-        risk_reasons=reasons, received_on=sub.received_on, answers=answers, channel=channel)
+        risk_reasons=reasons, received_on=sub.received_on, answers=answers, channel=channel,
+        identifying=forms.identifying(filed.spec, answers))
     return sub, event
 
 
@@ -170,10 +196,14 @@ async def claim(session: AsyncSession, query: ClaimReceipt, policy: ReceiptPolic
 def status_of(sub: Submission) -> ReportStatus:
     """What the reporter sees."""
     country, categories = sub.answers.get("country"), sub.answers.get("categories", [])
+    origin = sub.answers.get("origin")
     return ReportStatus(reference=sub.reference, submission_id=sub.id, status=sub.status,
                         received_on=sub.received_on,
                         country=country if isinstance(country, str) else None,
-                        categories=categories if isinstance(categories, list) else [])
+                        origin=origin if isinstance(origin, str) and len(origin) == 2 else None,
+                        categories=categories if isinstance(categories, list) else [],
+                        form_version=int(sub.form_version) if sub.form_version.isdigit()
+                        else None, answers=sub.answers)
 
 
 async def case_opened(session: AsyncSession, submission_id: UUID, case_id: UUID) -> None:

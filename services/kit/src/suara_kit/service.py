@@ -60,6 +60,7 @@ class ServiceApp:
         self.nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self._micro: Service | None = None
+        self._on_start: list[Callable[[], Awaitable[None]]] = []
         self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
 
     # registration
@@ -76,6 +77,11 @@ class ServiceApp:
         self._consumer_specs.append(
             ConsumerSpec(durable=durable, subject=subject,
                          handle=self._idempotent(durable, model, handler)))
+
+    def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` once the database is migrated, before any endpoint is served (e.g. to
+        store seed data); it must be safe when several replicas run it at once."""
+        self._on_start.append(hook)
 
     # transactions and events
     @asynccontextmanager
@@ -122,6 +128,8 @@ class ServiceApp:
         """Migrate, connect, serve endpoints, start the relay and the consumers."""
         telemetry.setup_tracing(self.name, self.settings.otlp_endpoint)
         await migrate.upgrade_async(self.migrations, self.db.url)
+        for hook in self._on_start:
+            await hook()
         self.nc = await connect(self.settings.nats_url, self.name)
         js = self.nc.jetstream()
         await ensure_streams(js, self.settings.nats_replicas, self.settings.events_max_age_days)
