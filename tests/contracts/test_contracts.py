@@ -129,7 +129,8 @@ SAMPLES: dict[str, Doc] = {
         "submission_id": SUBMISSION, "reference": "SU-7K3M-Q9XD", "organisation": "cso-east",
         "form_version": "2026-01", "language": "id", "risk": "high",
         "risk_reasons": ["passport-retention"], "received_on": date(2026, 3, 2),
-        "answers": {"what_happened": "Paspor ditahan", "issues": ["wages", "passport"]}},
+        "answers": {"what_happened": "Paspor ditahan", "issues": ["wages", "passport"],
+                    "contact": "+62 812 0000"}, "identifying": ["contact"]},
     Evt.CASE_OPENED: {
         "case_id": CASE, "submission_id": SUBMISSION, "reference": "SU-7K3M-Q9XD",
         "organisation": "cso-east", "status": "received", "acknowledge_by": date(2026, 3, 9)},
@@ -139,6 +140,11 @@ SAMPLES: dict[str, Doc] = {
     Evt.REPORTER_MESSAGE: {
         "message_id": UUID("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"), "case_id": CASE,
         "submission_id": SUBMISSION, "organisation": "cso-east", "body": "We have your report."},
+    Evt.REPORTER_FOLLOW_UP: {
+        "follow_up_id": UUID("1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+        "submission_id": SUBMISSION, "kind": "information", "text": "Gaji Maret juga belum.",
+        "attachment_ids": [UUID("2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e")],
+        "sent_on": date(2026, 3, 4)},
     Evt.SESSION_PROPOSED: {
         "session_id": UUID("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f"), "case_id": CASE,
         "organisation": "cso-east", "starts_at": datetime(2026, 3, 15, 2, tzinfo=UTC),

@@ -52,6 +52,17 @@ class SubmissionReceived(_Event):
         "referral or export without the worker's consent"))
 
 
+class ReporterFollowUp(_Event):
+    """The reporter, through their receipt, replied to their handler or added information."""
+
+    follow_up_id: UUID
+    submission_id: UUID
+    kind: Literal["reply", "information"]
+    text: str
+    attachment_ids: list[UUID] = []
+    sent_on: date = Field(description="coarsened to the day")
+
+
 class CaseOpened(_Event):
     """Case-management opened a case for a submission."""
 
@@ -100,5 +111,6 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     Evt.CASE_OPENED: CaseOpened,
     Evt.CASE_STATUS_CHANGED: CaseStatusChanged,
     Evt.REPORTER_MESSAGE: ReporterMessage,
+    Evt.REPORTER_FOLLOW_UP: ReporterFollowUp,
     Evt.SESSION_PROPOSED: SessionProposed,
 }

@@ -244,6 +244,33 @@ class ReportStatus(_Msg):
     answers: dict[str, Answer] = {}
 
 
+FollowUpKind = Literal["reply", "information"]
+
+
+class FollowUp(_Msg):
+    """The reporter writes to their case handler (reply) or adds to their report (information),
+    with text, files (upload tokens) or both; reference and receipt prove it is them."""
+
+    reference: str = Field(min_length=1, max_length=32)
+    receipt: str = Field(min_length=1, max_length=64)
+    kind: FollowUpKind = "reply"
+    text: str = Field(default="", max_length=5000)
+    files: list[str] = Field(default=[], max_length=5, description="tokens from /api/v1/uploads")
+
+    @model_validator(mode="after")
+    def _something(self) -> FollowUp:
+        if not self.text.strip() and not self.files:
+            raise ValueError("write something or attach a file")
+        return self
+
+
+class FollowUpSent(_Msg):
+    follow_up_id: UUID
+    kind: FollowUpKind
+    sent_on: date
+    attachments: int
+
+
 RemedyKind = Literal["labour-conciliation", "tribunal", "small-claims", "court",
                      "embassy-consulate", "government-hotline", "cso-hotline", "legal-aid",
                      "police"]
@@ -321,11 +348,26 @@ class CaseSummary(_Msg):
     sessions: list[SessionRef] = []
 
 
+class CaseMessageView(_Msg):
+    """A message on a case: the handler's to the reporter, or the reporter's own."""
+
+    message_id: UUID
+    author: str
+    from_reporter: bool
+    kind: str = Field(description="to-reporter, reply or information")
+    body: str
+    attachment_ids: list[UUID] = []
+    sent_on: date
+
+
 class CaseDetail(CaseSummary):
     """A case with the report's answers, for the handler it belongs to."""
 
     language: str
     answers: dict[str, Answer]
+    identifying: list[str] = Field(default=[], description=(
+        "answers that could identify the worker: keep them out of referrals and exports"))
+    messages: list[CaseMessageView] = []
 
 
 class CaseList(_Msg):
@@ -374,6 +416,9 @@ class InboxMessage(_Msg):
     body: str
     sent_on: date
     sender: str = "your case handler"
+    from_reporter: bool = Field(default=False, description="the reporter's own reply or added "
+                                "information, so the inbox reads as a conversation")
+    attachments: int = 0
 
 
 class Inbox(_Msg):

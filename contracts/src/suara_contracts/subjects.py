@@ -28,6 +28,7 @@ class Rpc:
     INTAKE_FORM_APPROVE: Final = f"{INTAKE}.form-approve"
     INTAKE_SUBMIT_ON_BEHALF: Final = f"{INTAKE}.submit-on-behalf"
     INTAKE_CLAIM: Final = f"{INTAKE}.claim"
+    INTAKE_FOLLOW_UP: Final = f"{INTAKE}.follow-up"
     INTAKE_REMEDIES: Final = f"{INTAKE}.remedies"
     INTAKE_HEALTH: Final = f"{INTAKE}.health"
 
@@ -58,6 +59,7 @@ class Evt:
     """JetStream event subjects: `suara.evt.<producer>.<entity>.<fact>.v<N>`."""
 
     SUBMISSION_RECEIVED: Final = "suara.evt.intake.submission.received.v1"
+    REPORTER_FOLLOW_UP: Final = "suara.evt.intake.follow-up.received.v1"
     CASE_OPENED: Final = "suara.evt.cases.case.opened.v1"
     CASE_STATUS_CHANGED: Final = "suara.evt.cases.case.status-changed.v1"
     REPORTER_MESSAGE: Final = "suara.evt.cases.reporter-message.sent.v1"

@@ -19,6 +19,8 @@ from suara_contracts.rpc import (
     ClaimReceipt,
     ClaimTicket,
     DraftForm,
+    FollowUp,
+    FollowUpSent,
     FormDefinition,
     FormQuery,
     FormVersion,
@@ -202,6 +204,15 @@ async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:
 async def lookup_report(body: ReportLookup, rpc: RpcDep) -> ReporterView:
     """A reporter's follow-up: the status of their report and messages from the handler."""
     return await reporter_view(rpc, body.reference, body.receipt)
+
+
+@router.post("/reports/follow-up", status_code=status.HTTP_201_CREATED, tags=["reporter"],
+             responses=problem_responses(404, 429))
+async def follow_up_report(body: FollowUp, rpc: RpcDep) -> FollowUpSent:
+    """Reply to your case handler (kind `reply`) or add to your report (kind `information`):
+    text, files from POST /api/v1/uploads, or both. Your reference and receipt prove it is
+    you; wrong receipts count towards the same limit as lookups."""
+    return await rpc(S.INTAKE_FOLLOW_UP, body, FollowUpSent)
 
 
 @router.get("/cases", tags=["case handler"], responses=STAFF)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
@@ -20,6 +20,10 @@ from starlette.datastructures import FormData
 from suara_contracts.rpc import (
     Answer,
     AnswersChecked,
+    ClaimReceipt,
+    FollowUp,
+    FollowUpKind,
+    FollowUpSent,
     FormDefinition,
     FormField,
     FormQuery,
@@ -282,6 +286,7 @@ def displayed(definition: FormDefinition, answers: dict[str, Answer],
               uploads: dict[str, list[staging.Staged]], language: Language
               ) -> list[tuple[FormField, str | list[str] | None]]:
     """Each question that applies, with its answer as the worker reads it."""
+    gettext = i18n.translations(language).gettext
     shown: list[tuple[FormField, str | list[str] | None]] = []
     for f in definition.fields:
         if not applies(f, answers):
@@ -292,7 +297,8 @@ def displayed(definition: FormDefinition, answers: dict[str, Answer],
         if value in (None, "", []):
             text = None
         elif f.kind == "file":
-            text = [upload_description(s, language) for s in uploads.get(f.name, [])]
+            text = ([upload_description(s, language) for s in uploads[f.name]]
+                    if f.name in uploads else [gettext("Photo or document")] * len(value))
         elif isinstance(value, list):
             text = [labels.get(v, v) for v in value]
         elif f.choices:
@@ -334,8 +340,7 @@ async def language_choice(request: Request, rpc: RpcDep) -> HTMLResponse:
 async def conditional_questions_css(version: int, rpc: RpcDep) -> Response:
     """The rules that hide a form version's conditional questions until they apply."""
     form = await _form(rpc, ENGLISH, version)
-    return Response(form_css(form), media_type="text/css",
-                    headers={"Cache-Control": "public, max-age=86400, immutable"})
+    return Response(form_css(form), media_type="text/css")
 
 
 @router.get("/{code}/", response_class=HTMLResponse)
@@ -413,6 +418,49 @@ async def follow_up_form(request: Request, code: str) -> HTMLResponse:
     return _render(request, "follow_up.html", language, f"/{code}", error=None)
 
 
+@router.get("/claim", response_class=HTMLResponse)
+async def claim_form_en(request: Request) -> HTMLResponse:
+    """Ask for the reference and one-time code from assisted or partner intake, in English."""
+    return _render(request, "claim.html", ENGLISH, "", error=None)
+
+
+@router.get("/{code}/claim", response_class=HTMLResponse)
+async def claim_form(request: Request, code: str) -> HTMLResponse:
+    """Ask for the reference and one-time code from assisted or partner intake."""
+    if (language := i18n.BY_CODE.get(code)) is None:
+        return not_found(request)
+    return _render(request, "claim.html", language, f"/{code}", error=None)
+
+
+async def _claim(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+    gettext = i18n.translations(language).gettext
+    posted = await request.form()
+    reference = str(posted.get("reference", "")).strip()[:32]
+    code = str(posted.get("claim_code", "")).strip()[:32]
+    if not reference or not code:
+        return _render(request, "claim.html", language, prefix, status=422,
+                       error=gettext("Enter both your reference and your one-time code."))
+    try:
+        receipt = await rpc(S.INTAKE_CLAIM, ClaimReceipt(reference=reference, claim_code=code),
+                            SubmitReceipt)
+    except SuaraError as exc:
+        if exc.status >= 500:
+            raise
+        errors = {404: gettext("That reference and code do not match, or the code was already "
+                               "used. Check both, or ask the organisation for a new code."),
+                  409: gettext("This code has expired. Ask the organisation that filed your "
+                               "report for a new one."),
+                  429: gettext("Too many wrong codes for this reference. Wait a while, then "
+                               "try again.")}
+        page = _render(request, "claim.html", language, prefix, status=exc.status,
+                       error=errors.get(exc.status, exc.detail))
+        if "retry_after" in exc.extra:
+            page.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return page
+    return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt,
+                   routes=[])
+
+
 def lookup_error(exc: SuaraError, language: Language) -> str:
     """What went wrong with a lookup, in the worker's language."""
     gettext = i18n.translations(language).gettext
@@ -424,15 +472,15 @@ def lookup_error(exc: SuaraError, language: Language) -> str:
     return exc.detail
 
 
-async def _follow_up(request: Request, rpc: RpcDep, language: Language,
-                     prefix: str) -> HTMLResponse:
+def _secrets(posted: FormData) -> tuple[str, str]:
+    return (str(posted.get("reference", "")).strip()[:32],
+            str(posted.get("receipt", "")).strip()[:64])
+
+
+async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix: str,
+                       reference: str, receipt: str, notice: str | None = None) -> HTMLResponse:
+    """The reporter's status, messages and report, or the lookup form with what went wrong."""
     gettext = i18n.translations(language).gettext
-    posted = await request.form()
-    reference = str(posted.get("reference", "")).strip()[:32]
-    receipt = str(posted.get("receipt", "")).strip()[:64]
-    if not reference or not receipt:
-        return _render(request, "follow_up.html", language, prefix, status=422,
-                       error=gettext("Enter both your reference and your receipt."))
     try:
         view = await reporter_view(rpc, reference, receipt)
     except SuaraError as exc:
@@ -445,9 +493,84 @@ async def _follow_up(request: Request, rpc: RpcDep, language: Language,
         return page
     label = STATUS_LABELS.get(view.status)
     routes = await _remedies(rpc, view.country, view.origin, view.categories, language)
+    reported: list[tuple[FormField, str | list[str] | None]] = []
+    try:  # the report as filed, on the form version it was filed on
+        definition = await _form(rpc, language, view.form_version)
+        reported = [(f, t) for f, t in displayed(definition, view.answers, {}, language) if t]
+    except SuaraError:
+        pass
     return _render(request, "status.html", language, prefix, view=view, routes=routes,
                    status_label=gettext(label) if label else view.status,
-                   received_on=format_date(view.received_on, "long", locale=language.locale))
+                   received_on=format_date(view.received_on, "long", locale=language.locale),
+                   reference=reference, receipt=receipt, notice=notice, reported=reported)
+
+
+async def _follow_up(request: Request, rpc: RpcDep, language: Language,
+                     prefix: str) -> HTMLResponse:
+    gettext = i18n.translations(language).gettext
+    reference, receipt = _secrets(await request.form())
+    if not reference or not receipt:
+        return _render(request, "follow_up.html", language, prefix, status=422,
+                       error=gettext("Enter both your reference and your receipt."))
+    return await _status_page(request, rpc, language, prefix, reference, receipt)
+
+
+WRITE_PAGES: dict[FollowUpKind | Literal["upload"], tuple[str, str]] = {
+    "reply": (N_("Reply to your case handler"),
+              N_("Your case handler reads this. Do not write your name unless you want to.")),
+    "information": (N_("Add information to your report"),
+                    N_("Did something new happen, or did you forget something? Write it here. "
+                       "You can add photos or documents too.")),
+    "upload": (N_("Add photos or documents"),
+               N_("Photos of payslips, contracts or injuries help. We remove the place and time "
+                  "hidden inside photos.")),
+}
+
+
+def _writer(kind: FollowUpKind | Literal["upload"], path: str) -> Page:
+    """A page where the reporter writes (or uploads) to their case, and what sending it does:
+    the first POST (from the status page) shows the page; a POST with `send` sends."""
+
+    async def page(request: Request, rpc: RpcDep, language: Language,
+                   prefix: str) -> HTMLResponse:
+        gettext = i18n.translations(language).gettext
+        attach.refuse_oversized(request)
+        posted = await request.form()
+        reference, receipt = _secrets(posted)
+        text = str(posted.get("text", "")).strip()[:5000]
+        title, help_text = WRITE_PAGES[kind]
+
+        def again(status: int, error: str | None) -> HTMLResponse:
+            return _render(request, "write.html", language, prefix, status=status, kind=kind,
+                           action=path, title=gettext(title), help_text=gettext(help_text),
+                           reference=reference, receipt=receipt, text=text, error=error)
+
+        if not reference or not receipt:
+            return _render(request, "follow_up.html", language, prefix, status=422,
+                           error=gettext("Enter both your reference and your receipt."))
+        if "send" not in posted:
+            return again(200, None)
+        files = [v for v in posted.getlist("files") if attach.is_file(v)]
+        staged, refused = await attach.stage_all(attach.store_of(request), files)  # type: ignore[arg-type]
+        if refused:
+            return again(422, " ".join(refusal_message(r, language) for r in refused))
+        if not text and not staged:
+            return again(422, gettext("Write something or attach a file."))
+        message = FollowUp(reference=reference, receipt=receipt,
+                           kind="information" if kind == "upload" else kind, text=text,
+                           files=[s.token for s in staged][:attach.LIMITS.max_files])
+        try:
+            await rpc(S.INTAKE_FOLLOW_UP, message, FollowUpSent)
+        except SuaraError as exc:
+            if exc.status >= 500:
+                raise
+            error = (lookup_error(exc, language) if exc.status in (404, 429)
+                     else " ".join(field_errors(exc, language).values()) or exc.detail)
+            return again(exc.status, error)
+        return await _status_page(request, rpc, language, prefix, reference, receipt,
+                                  notice=gettext("Sent. Your case handler will see it."))
+
+    return page
 
 
 Page = Callable[[Request, RpcDep, Language, str], Awaitable[HTMLResponse]]
@@ -476,5 +599,13 @@ post_in_every_language("/report", _submit, "Send the report; show the receipt on
 post_in_every_language("/review", _review, "Show every answer before it is sent (nothing is "
                        "stored: the answers travel in the page as hidden inputs)")
 post_in_every_language("/edit", _edit, "The form again, filled in with the reviewed answers")
+post_in_every_language("/reply", _writer("reply", "/reply"), "Write to the case handler "
+                       "(reference and receipt travel in the form, never in the address)")
+post_in_every_language("/add-information", _writer("information", "/add-information"),
+                       "Add information to the report")
+post_in_every_language("/upload", _writer("upload", "/upload"), "Add photos or documents to "
+                       "the report")
+post_in_every_language("/claim", _claim, "Turn a one-time code from assisted or partner intake "
+                       "into the worker's own receipt")
 post_in_every_language("/follow-up", _follow_up, "Status and messages for a reference and "
                        "receipt")

@@ -13,8 +13,8 @@ from suara_kit.settings import ServiceSettings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SUARA_ENV", "SUARA_INTAKE_RECEIPT_KEY", "SUARA_INTAKE_DATABASE_URL",
-                 "SUARA_VAR_DIR"):
+    for name in ("SUARA_ENV", "SUARA_INTAKE_RECEIPT_KEY", "SUARA_INTAKE_ATTACHMENT_KEY",
+                 "SUARA_INTAKE_DATABASE_URL", "SUARA_VAR_DIR"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -33,6 +33,9 @@ def test_production_refuses_the_default_key_from_the_environment(
 def test_production_accepts_a_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUARA_ENV", "production")
     monkeypatch.setenv("SUARA_INTAKE_RECEIPT_KEY", "a-long-random-production-secret")
+    with pytest.raises(ValidationError, match="SUARA_INTAKE_ATTACHMENT_KEY"):
+        IntakeSettings()  # the attachment key is a secret of its own
+    monkeypatch.setenv("SUARA_INTAKE_ATTACHMENT_KEY", "another-long-random-secret")
     settings = IntakeSettings()
     assert settings.env == "production"
     assert settings.receipt_key.get_secret_value() == "a-long-random-production-secret"
@@ -43,7 +46,8 @@ def test_production_accepts_a_real_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_development_and_test_accept_the_default(env: str) -> None:
     settings = IntakeSettings(env=env)  # type: ignore[arg-type]
     assert settings.receipt_key.get_secret_value() == DEV_RECEIPT_KEY
-    assert settings.insecure_defaults() == {"SUARA_INTAKE_RECEIPT_KEY": True}
+    assert settings.insecure_defaults() == {"SUARA_INTAKE_RECEIPT_KEY": True,
+                                            "SUARA_INTAKE_ATTACHMENT_KEY": True}
 
 
 def test_unknown_environment_is_refused() -> None:

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from suara_cases import service
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
-from suara_contracts.events import SessionProposed, SubmissionReceived
+from suara_contracts.events import ReporterFollowUp, SessionProposed, SubmissionReceived
 from suara_contracts.rpc import (
     AcknowledgeCase,
     CaseDetail,
@@ -58,10 +58,15 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     async def on_session(session: AsyncSession, _: UUID, event: SessionProposed) -> None:
         await service.record_session(session, event)
 
+    async def on_follow_up(session: AsyncSession, _: UUID, event: ReporterFollowUp) -> None:
+        await service.reporter_followed_up(session, event)
+
     app.rpc(Rpc.CASES_LIST, CaseListQuery, list_cases)
     app.rpc(Rpc.CASES_GET, CaseQuery, get_case)
     app.rpc(Rpc.CASES_ACKNOWLEDGE, AcknowledgeCase, acknowledge)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",
                  on_submission)
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)
+    app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "cases-reporter-follow-up",
+                 on_follow_up)
     return app

@@ -28,6 +28,8 @@ class Case(Base, table=True):
     risk_reasons: list = Field(sa_column=Column(JSON, nullable=False))
     language: str = Field(max_length=16)
     answers: dict = Field(sa_column=Column(JSON, nullable=False))
+    identifying: list = Field(default_factory=list, sa_column=Column(
+        JSON, nullable=False, server_default="[]"))
     received_on: date
     acknowledge_by: date
     acknowledged_on: date | None = None
@@ -47,7 +49,8 @@ class CaseSession(Base, table=True):
 
 
 class CaseMessage(Base, table=True):
-    """A message a handler sent to the reporter."""
+    """A message on a case: a handler's to the reporter (kind to-reporter), or the reporter's
+    own reply or added information, through their receipt."""
 
     __tablename__ = "case_message"
 
@@ -56,6 +59,10 @@ class CaseMessage(Base, table=True):
     author: str = Field(max_length=64)
     body: str = Field(sa_column=Column(Text, nullable=False))
     sent_on: date
+    kind: str = Field(default="to-reporter", max_length=16,
+                      sa_column_kwargs={"server_default": "to-reporter"})
+    attachment_ids: list = Field(default_factory=list, sa_column=Column(
+        JSON, nullable=False, server_default="[]"))
 
 
 class AuditEntry(Base, table=True):

@@ -8,7 +8,7 @@ from sqlmodel import case as sql_case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases.models import Case, CaseSession
+from suara_cases.models import Case, CaseMessage, CaseSession
 
 
 async def by_submission(session: AsyncSession, submission_id: UUID) -> Case | None:
@@ -39,3 +39,10 @@ async def sessions_of(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID,
     for row in rows:
         found.setdefault(row.case_id, []).append(row)
     return found
+
+
+async def messages_of(session: AsyncSession, case_id: UUID) -> list[CaseMessage]:
+    """A case's messages both ways, oldest first (ids are time-ordered uuid7)."""
+    stmt = (select(CaseMessage).where(CaseMessage.case_id == case_id)
+            .order_by(col(CaseMessage.sent_on), col(CaseMessage.id)))
+    return list(await session.exec(stmt))

@@ -13,11 +13,12 @@ from suara_cases.states import CaseStatus, check_transition
 from suara_contracts.events import (
     CaseOpened,
     CaseStatusChanged,
+    ReporterFollowUp,
     ReporterMessage,
     SessionProposed,
     SubmissionReceived,
 )
-from suara_contracts.rpc import Actor, CaseDetail, CaseSummary, SessionRef
+from suara_contracts.rpc import Actor, CaseDetail, CaseMessageView, CaseSummary, SessionRef
 from suara_kit.clock import today
 from suara_kit.errors import Forbidden, NotFound
 from suara_kit.ids import uuid7
@@ -33,6 +34,7 @@ async def open_case(session: AsyncSession, event: SubmissionReceived,
     case = Case(id=uuid7(), submission_id=event.submission_id, reference=event.reference,
                 organisation=event.organisation, status=CaseStatus.RECEIVED, risk=event.risk,
                 risk_reasons=event.risk_reasons, language=event.language, answers=event.answers,
+                identifying=event.identifying,
                 received_on=event.received_on,
                 acknowledge_by=event.received_on + acknowledge_within)
     session.add(case)
@@ -72,9 +74,35 @@ async def get_case(session: AsyncSession, actor: Actor, case_id: UUID) -> CaseDe
     """One case with its answers; the read is audited."""
     case = await case_for(session, actor, case_id)
     sessions = await repository.sessions_of(session, [case.id])
+    messages = await repository.messages_of(session, case.id)
     await audit.record(session, actor.subject, "read", case.id)
     return CaseDetail(**summary(case, sessions.get(case.id, [])).model_dump(),
-                      language=case.language, answers=case.answers)
+                      language=case.language, answers=case.answers,
+                      identifying=case.identifying,
+                      messages=[message_view(m) for m in messages])
+
+
+REPORTER = "reporter"
+
+
+def message_view(message: CaseMessage) -> CaseMessageView:
+    return CaseMessageView(message_id=message.id, author=message.author,
+                           from_reporter=message.author == REPORTER, kind=message.kind,
+                           body=message.body, attachment_ids=message.attachment_ids,
+                           sent_on=message.sent_on)
+
+
+async def reporter_followed_up(session: AsyncSession, event: ReporterFollowUp) -> None:
+    """Put the reporter's reply or added information on their case."""
+    if await session.get(CaseMessage, event.follow_up_id) is not None:
+        return
+    case = await repository.by_submission(session, event.submission_id)
+    if case is None:
+        raise NotFound("follow-up for a submission with no case yet")  # retried: it opens soon
+    session.add(CaseMessage(id=event.follow_up_id, case_id=case.id, author=REPORTER,
+                            body=event.text, sent_on=event.sent_on, kind=event.kind,
+                            attachment_ids=[str(i) for i in event.attachment_ids]))
+    await audit.record(session, "reporter", f"reporter-{event.kind}", case.id)
 
 
 async def acknowledge(session: AsyncSession, actor: Actor, case_id: UUID, message: str

@@ -13,7 +13,6 @@ from nats.js.object_store import ObjectStore
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.rpc import Answer, FormSpec
-from suara_intake import forms
 from suara_intake.models import Attachment
 from suara_intake.sealing import Sealer
 from suara_kit import staging
@@ -63,36 +62,62 @@ class NatsStagedFiles:
         await staging.discard(await self._bucket(), token)
 
 
-async def seal_files(session: AsyncSession, files: StagedFiles, sealer: Sealer,
-                     submission_id: UUID, spec: FormSpec, answers: dict[str, Answer]
-                     ) -> tuple[dict[str, Answer], list[str]]:
-    """Store every file the answers name; return the answers with attachment ids in place of
-    upload tokens, and the tokens to discard once the transaction commits."""
-    answers, used, errors = dict(answers), [], []
-    for question, token in forms.file_tokens(spec, answers):
+async def seal_one(session: AsyncSession, vault: Vault, submission_id: UUID, question: str,
+                   token: str) -> Attachment:
+    """Take one staged upload and store it sealed; a Problem-style 422 entry on failure."""
+    try:
+        media_type, data = await vault.files.take(token)
+    except NotFound:
+        raise _Unusable("expired", "an upload has expired or was already used; attach the file "
+                        "again") from None
+    if media_type not in ACCEPTED or not data:
+        raise _Unusable("not-files", "an upload is not a cleaned photo or PDF")
+    attachment = Attachment(id=uuid7(), submission_id=submission_id, question=question,
+                            media_type=media_type, size=len(data), added_on=today(), sealed=b"")
+    attachment.sealed = vault.sealer.seal(data, attachment.id.bytes)
+    session.add(attachment)
+    return attachment
+
+
+class _Unusable(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+async def seal_tokens(session: AsyncSession, vault: Vault, submission_id: UUID, field: str,
+                      question: str, tokens: list[str]) -> list[UUID]:
+    """Store every upload named; a 422 naming `field` if any cannot be used."""
+    ids, errors = [], []
+    for token in tokens:
         try:
-            media_type, data = await files.take(token)
-        except NotFound:
-            errors.append({"field": f"answers.{question}", "code": "expired",
-                           "message": "an upload has expired or was already used; attach the "
-                                      "file again"})
-            continue
-        if media_type not in ACCEPTED or not data:
-            errors.append({"field": f"answers.{question}", "code": "not-files",
-                           "message": "an upload is not a cleaned photo or PDF"})
-            continue
-        attachment = Attachment(id=uuid7(), submission_id=submission_id, question=question,
-                                media_type=media_type, size=len(data), added_on=today(),
-                                sealed=b"")
-        attachment.sealed = sealer.seal(data, attachment.id.bytes)
-        session.add(attachment)
-        ids = answers[question]
-        answers[question] = [str(attachment.id) if t == token else t
-                             for t in (ids if isinstance(ids, list) else [ids])]
-        used.append(token)
+            ids.append((await seal_one(session, vault, submission_id, question, token)).id)
+        except _Unusable as exc:
+            errors.append({"field": field, "code": exc.code, "message": exc.message})
     if errors:
         raise ValidationFailed(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
-    return answers, used
+    return ids
+
+
+async def seal_files(session: AsyncSession, vault: Vault, submission_id: UUID, spec: FormSpec,
+                     answers: dict[str, Answer]) -> dict[str, Answer]:
+    """Store every file the answers name; return the answers with attachment ids in place of
+    upload tokens (the caller discards the tokens once the transaction commits)."""
+    answers, errors = dict(answers), []
+    for f in spec.fields:
+        tokens = answers.get(f.name) if f.kind == "file" else None
+        if not isinstance(tokens, list) or not tokens:
+            continue
+        try:
+            ids = await seal_tokens(session, vault, submission_id, f"answers.{f.name}", f.name,
+                                    tokens)
+        except ValidationFailed as exc:
+            errors += exc.extra["errors"]
+            continue
+        answers[f.name] = [str(i) for i in ids]
+    if errors:
+        raise ValidationFailed(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+    return answers
 
 
 async def opened(session: AsyncSession, sealer: Sealer, attachment_id: UUID

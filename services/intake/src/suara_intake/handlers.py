@@ -18,6 +18,8 @@ from suara_contracts.rpc import (
     ClaimReceipt,
     ClaimTicket,
     DraftForm,
+    FollowUp,
+    FollowUpSent,
     FormDefinition,
     FormQuery,
     FormVersion,
@@ -107,6 +109,19 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
             raise NotFound(service.WRONG_RECEIPT)
         return view
 
+    async def follow_up(query: FollowUp) -> FollowUpSent:
+        async with app.transaction() as session:
+            event = await service.follow_up(session, query, policy, vault)
+            if event is not None:
+                app.emit(session, Evt.REPORTER_FOLLOW_UP, event)
+        if event is None:
+            raise NotFound(service.WRONG_RECEIPT)
+        for token in query.files:
+            with suppress(Exception):
+                await files.discard(token)
+        return FollowUpSent(follow_up_id=event.follow_up_id, kind=event.kind,
+                            sent_on=event.sent_on, attachments=len(event.attachment_ids))
+
     async def form(query: FormQuery) -> FormDefinition:
         async with app.db.transaction() as session:
             version, spec = await store.approved(session, query.version)
@@ -149,6 +164,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_STATUS, StatusQuery, status)
     app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf)
     app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)
+    app.rpc(Rpc.INTAKE_FOLLOW_UP, FollowUp, follow_up)
     app.rpc(Rpc.INTAKE_FORM, FormQuery, form)
     app.rpc(Rpc.INTAKE_FORM_VERSIONS, FormVersionsQuery, form_versions)
     app.rpc(Rpc.INTAKE_FORM_VERSION, FormVersionQuery, form_version)

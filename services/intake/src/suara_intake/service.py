@@ -9,11 +9,12 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import SubmissionReceived
+from suara_contracts.events import ReporterFollowUp, SubmissionReceived
 from suara_contracts.rpc import (
     Answer,
     Channel,
     ClaimReceipt,
+    FollowUp,
     FormSpec,
     OnBehalfReport,
     ReportStatus,
@@ -21,7 +22,7 @@ from suara_contracts.rpc import (
     SubmitReport,
 )
 from suara_intake import forms, receipts, repository
-from suara_intake.attachments import Vault, seal_files
+from suara_intake.attachments import Vault, seal_files, seal_tokens
 from suara_intake.formstore import FormStore
 from suara_intake.models import Submission
 from suara_kit.clock import today, utcnow
@@ -116,8 +117,7 @@ async def _store(session: AsyncSession, organisation: str, language: str, filed:
     if forms.file_tokens(filed.spec, answers):
         if vault is None:
             raise ValidationFailed("Files cannot be attached here.")
-        answers, _ = await seal_files(session, vault.files, vault.sealer, submission_id,
-                                      filed.spec, answers)
+        answers = await seal_files(session, vault, submission_id, filed.spec, answers)
     reference = receipts.new_reference()
     while await repository.reference_taken(session, reference):
         reference = receipts.new_reference()
@@ -191,6 +191,25 @@ async def claim(session: AsyncSession, query: ClaimReceipt, policy: ReceiptPolic
     sub.receipt_hash = receipts.receipt_hash(policy.key, sub.receipt_salt, receipt)
     sub.claim_hash, sub.claim_by, sub.failed_attempts, sub.locked_until = None, None, 0, None
     return sub, receipt
+
+
+async def follow_up(session: AsyncSession, query: FollowUp, policy: ReceiptPolicy,
+                    vault: Vault | None) -> ReporterFollowUp | None:
+    """The reporter's reply or added information, as the event for their case; None on a
+    wrong receipt (the caller commits the failure count, then refuses)."""
+    sub = await check_receipt(session, StatusQuery(reference=query.reference,
+                                                   receipt=query.receipt), policy)
+    if sub is None:
+        return None
+    attachment_ids: list[UUID] = []
+    if query.files:
+        if vault is None:
+            raise ValidationFailed("Files cannot be attached here.")
+        attachment_ids = await seal_tokens(session, vault, sub.id, "files", "follow-up",
+                                           query.files)
+    return ReporterFollowUp(follow_up_id=uuid7(), submission_id=sub.id, kind=query.kind,
+                            text=query.text.strip(), attachment_ids=attachment_ids,
+                            sent_on=today())
 
 
 def status_of(sub: Submission) -> ReportStatus:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import ReporterMessage
+from suara_contracts.events import ReporterFollowUp, ReporterMessage
 from suara_contracts.rpc import Inbox, InboxQuery
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import ServiceApp
@@ -32,7 +32,12 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     async def on_reporter_message(session: AsyncSession, _: UUID, event: ReporterMessage) -> None:
         await service.deliver_to_inbox(session, event)
 
+    async def on_follow_up(session: AsyncSession, _: UUID, event: ReporterFollowUp) -> None:
+        await service.keep_follow_up(session, event)
+
     app.rpc(Rpc.NOTIFICATION_INBOX, InboxQuery, inbox)
+    app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "notification-reporter-follow-up",
+                 on_follow_up)
     app.on_event(Evt.REPORTER_MESSAGE, ReporterMessage, "notification-reporter-message",
                  on_reporter_message)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, false
 from sqlmodel import Field
 
 from suara_kit.db import UTCDateTime, service_base
@@ -15,15 +15,18 @@ Base = service_base()
 
 
 class StoredMessage(Base, table=True):
-    """A handler's message in the reporter's receipt-protected inbox; dated to the day only."""
+    """A message in the reporter's receipt-protected inbox: a handler's, or the reporter's own
+    reply or added information (so the inbox reads as a conversation); dated to the day."""
 
     __tablename__ = "reporter_message"
 
     message_id: UUID = Field(primary_key=True)
     submission_id: UUID = Field(index=True)
-    case_id: UUID
+    case_id: UUID | None = None
     body: str = Field(sa_column=Column(Text, nullable=False))
     sent_on: date
+    from_reporter: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    attachments: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Delivery(Base, table=True):

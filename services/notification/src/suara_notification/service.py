@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import ReporterMessage
+from suara_contracts.events import ReporterFollowUp, ReporterMessage
 from suara_contracts.rpc import Inbox, InboxMessage, InboxQuery
 from suara_kit.clock import today, utcnow
 from suara_kit.ids import uuid7
@@ -27,8 +27,22 @@ async def deliver_to_inbox(session: AsyncSession, event: ReporterMessage) -> boo
     return True
 
 
+async def keep_follow_up(session: AsyncSession, event: ReporterFollowUp) -> bool:
+    """Keep the reporter's own reply or added information in their inbox; False if known."""
+    if await repository.message_by_id(session, event.follow_up_id) is not None:
+        return False
+    session.add(StoredMessage(message_id=event.follow_up_id, submission_id=event.submission_id,
+                              body=event.text, sent_on=event.sent_on, from_reporter=True,
+                              attachments=len(event.attachment_ids)))
+    await session.flush()
+    return True
+
+
 async def inbox(session: AsyncSession, query: InboxQuery) -> Inbox:
-    """A reporter's messages, oldest first; the caller has already checked their receipt."""
+    """A reporter's messages both ways, oldest first; the caller has checked their receipt."""
     rows = await repository.messages_for(session, query.submission_id)
-    return Inbox(messages=[InboxMessage(message_id=r.message_id, body=r.body, sent_on=r.sent_on)
+    return Inbox(messages=[InboxMessage(message_id=r.message_id, body=r.body, sent_on=r.sent_on,
+                                        sender="you" if r.from_reporter else "your case handler",
+                                        from_reporter=r.from_reporter,
+                                        attachments=r.attachments)
                            for r in rows])
