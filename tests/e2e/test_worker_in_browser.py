@@ -1,6 +1,6 @@
-"""A worker on a 360 px phone with JavaScript off: chooses Bahasa Indonesia, files a report,
-keeps the receipt, later opens the inbox with it and reads a handler's reply (real processes,
-headless Chromium from Debian; `.ci/run` installs it)."""
+"""A worker on a 360 px phone with JavaScript off: chooses Bahasa Indonesia, files a report with
+a photo, keeps the receipt, later opens the inbox with it, reads a handler's reply and answers
+it (real processes, headless Chromium from Debian; `.ci/run` installs it)."""
 
 from __future__ import annotations
 
@@ -35,11 +35,21 @@ def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
         page.click("a[hreflang=id]")
         assert page.locator("html").get_attribute("lang") == "id"
         page.select_option("#organisation", "tenaganita")
+        assert not page.is_visible("#q-owed")  # asked only about wages or fees (CSS, no script)
         page.check("input[name=categories][value=unpaid-wages]")
+        assert page.is_visible("#q-owed")
+        page.fill("#owed", "4500")
+        page.select_option("#owed__currency", "MYR")
         page.fill("#what_happened", "Majikan tidak membayar gaji saya selama tiga bulan.")
         page.check("input[name=country][value=MY]")
+        page.set_input_files("#evidence", files=[{
+            "name": "IMG_20261101_Siti_Rahayu.jpg", "mimeType": "image/jpeg",
+            "buffer": photo_with_gps()}])
         page.click("button[type=submit]")
         assert "Gaji tidak dibayar atau kurang dibayar" in page.inner_text("#review-categories")
+        assert "4.500" in page.inner_text("#review-owed")
+        assert "KB" in page.inner_text("#review-evidence")
+        assert "Siti" not in page.content()  # the photo's own name is never shown or kept
         page.click("button[formaction='/id/edit']")  # change an answer, then review again
         assert page.locator("#what_happened").input_value().startswith("Majikan")
         page.check("input[name=safe_now][value=no]")
@@ -66,19 +76,66 @@ def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
             time.sleep(0.3)
         assert page.locator("#status").get_attribute("data-status") == "acknowledged"
         assert REPLY in page.inner_text("main")
+
+        page.click("form[action='/id/reply'] button")  # the worker answers from the inbox
+        page.fill("#text", WORKER_REPLY)
+        page.click("button[type=submit]:not(.secondary)")
+        assert page.is_visible("#notice")
+        assert WORKER_REPLY in page.inner_text(".msg.mine")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "worker-id-inbox-360.png"), full_page=True)
         assert phone.cookies() == []
         browser.close()
 
+    detail = handler_view(stack, reference)
+    assert len(detail["answers"]["evidence"]) == 1  # the photo, stored as an attachment id
+    assert detail["answers"]["owed"] == "4500 MYR"
+    assert any(m["from_reporter"] and m["body"] == WORKER_REPLY for m in detail["messages"])
 
-def acknowledge(stack: Stack, reference: str) -> None:
-    """A Tenaganita handler acknowledges the case with a reply, over the API."""
+
+WORKER_REPLY = "Terima kasih. Saya masih bekerja di rumah yang sama."
+
+
+def photo_with_gps() -> bytes:
+    """A phone photo that says where and when it was taken, and with which phone."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "SpyPhone", "Model X"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (3.0, 8.0, 24.0), "E", (101.0, 41.0, 10.0)
+    out = BytesIO()
+    Image.new("RGB", (800, 600), (180, 120, 60)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def _handler_api(stack: Stack) -> httpx.Client:
     token = httpx.post(f"{stack.issuer_url}/protocol/openid-connect/token", data={
         "grant_type": "password", "client_id": "suara-console",
         "username": "handler.tenaganita", "password": "suara-dev"}).json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=stack.gateway_url, headers=auth, timeout=15) as api:
+    return httpx.Client(base_url=stack.gateway_url, timeout=15,
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+def handler_view(stack: Stack, reference: str) -> dict:
+    """The case as its handler reads it, once the worker's reply has reached it."""
+    with _handler_api(stack) as api:
+        case = next(c for c in api.get("/api/v1/cases").json()["items"]
+                    if c["reference"] == reference)
+        deadline = time.monotonic() + 30
+        while True:
+            detail: dict = api.get(f"/api/v1/cases/{case['case_id']}").json()
+            if any(m["from_reporter"] for m in detail["messages"]):
+                return detail
+            assert time.monotonic() < deadline, "the worker's reply never reached the case"
+            time.sleep(0.2)
+
+
+def acknowledge(stack: Stack, reference: str) -> None:
+    """A Tenaganita handler acknowledges the case with a reply, over the API."""
+    with _handler_api(stack) as api:
         deadline = time.monotonic() + 30
         while True:
             cases = api.get("/api/v1/cases").json()["items"]

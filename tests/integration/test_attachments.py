@@ -364,3 +364,29 @@ async def test_a_tampered_upload_token_on_a_page_is_an_error_by_the_question(
         assert 'id="evidence-error"' in page.text
         assert "Majikan tidak membayar gaji saya." in page.text
     assert await _stored(system) == ([], [])
+
+
+async def test_zz_probe(system: Any) -> None:
+    import asyncio
+    page = await system.http.post("/id/report", data={**INDONESIAN_FORM, "evidence": ""})
+    print("EMPTY", page.status_code, page.text[:200])
+    page = await system.http.post("/id/report", data={**INDONESIAN_FORM, "evidence": "x" * 5000})
+    print("LONG", page.status_code, page.text[:200])
+    tok = (await _upload(system, spy_photo())).json()["token"]
+    body = {"organisation": "tenaganita", "answers": {**ANSWERS, "evidence": [tok]}}
+    r = await asyncio.gather(*(system.http.post("/api/v1/reports", json=body) for _ in range(3)))
+    print("RACE", [x.status_code for x in r])
+    subs, files = await _stored(system)
+    print("STORED", len(subs), len(files))
+    tok = (await _upload(system, spy_photo())).json()["token"]
+    body = {"organisation": "tenaganita", "answers": {**ANSWERS, "evidence": [tok, tok]}}
+    r = await system.http.post("/api/v1/reports", json=body)
+    print("DUP", r.status_code, r.text[:300])
+    big = io.BytesIO(); Image.new("RGB", (3000, 2000), (1, 2, 3)).save(big, "JPEG")
+    r = await _upload(system, big.getvalue())
+    print("BIG", r.status_code, r.text[:300])
+    r = await system.http.post("/api/v1/uploads", files={"file": ("x.jpg", b"\xff\xd8\xff" + b"\x00" * 11 * 1024 * 1024, "image/jpeg")})
+    print("TOOLARGE", r.status_code, r.text[:300])
+    r = await system.http.post("/api/v1/uploads", data={"x": "y"})
+    print("NOFILE", r.status_code, r.headers["content-type"], r.text[:300])
+    assert False

@@ -302,6 +302,29 @@ class RemedyRoute(_Msg):
     note: str | None = None
 
 
+class EditRemedy(_Msg):
+    """The worker committee corrects a remedy route, adds one, or (route None) withdraws one
+    that no longer exists. The data files in the repository stay the starting point."""
+
+    actor: Actor
+    route_id: str = Field(min_length=1, max_length=80)
+    route: RemedyRoute | None = None
+    reason: str = Field(min_length=3, max_length=500, description="why, e.g. 'hotline number "
+                        "changed, checked with the office on 2026-11-20'")
+
+
+class RemedyRouteQuery(_Msg):
+    route_id: str = Field(min_length=1, max_length=80)
+
+
+class RemedyEdited(_Msg):
+    route_id: str
+    route: RemedyRoute | None
+    edited_by: str
+    edited_on: date
+    reason: str
+
+
 class RemedyRoutes(_Msg):
     """The remedy routes open to a worker, the most direct first."""
 

@@ -30,6 +30,8 @@ class Rpc:
     INTAKE_CLAIM: Final = f"{INTAKE}.claim"
     INTAKE_FOLLOW_UP: Final = f"{INTAKE}.follow-up"
     INTAKE_REMEDIES: Final = f"{INTAKE}.remedies"
+    INTAKE_REMEDY: Final = f"{INTAKE}.remedy"
+    INTAKE_REMEDY_EDIT: Final = f"{INTAKE}.remedy-edit"
     INTAKE_HEALTH: Final = f"{INTAKE}.health"
 
     CASES: Final = "suara.rpc.cases.v1"

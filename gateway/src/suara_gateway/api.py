@@ -19,6 +19,7 @@ from suara_contracts.rpc import (
     ClaimReceipt,
     ClaimTicket,
     DraftForm,
+    EditRemedy,
     FollowUp,
     FollowUpSent,
     FormDefinition,
@@ -33,7 +34,10 @@ from suara_contracts.rpc import (
     InboxQuery,
     OnBehalfReport,
     ProposeSession,
+    RemedyEdited,
     RemedyQuery,
+    RemedyRoute,
+    RemedyRouteQuery,
     RemedyRoutes,
     ReportStatus,
     SessionView,
@@ -58,6 +62,8 @@ from suara_gateway.schemas import (
     FormApproval,
     FormDraftBody,
     Readiness,
+    RemedyChange,
+    RemedyWithdrawal,
     ReporterView,
     ReportForWorker,
     ReportLookup,
@@ -135,6 +141,31 @@ async def get_remedies(
     query = RemedyQuery(destination=destination, origin=origin, issues=issue or [],
                         language=language)
     return await rpc(S.INTAKE_REMEDIES, query, RemedyRoutes)
+
+
+@router.get("/remedies/{route_id}", tags=["reporter"], responses=problem_responses(404))
+async def get_remedy(route_id: Annotated[str, Path(max_length=80)], rpc: RpcDep) -> RemedyRoute:
+    """One remedy route as it stands, with the committee's corrections."""
+    return await rpc(S.INTAKE_REMEDY, RemedyRouteQuery(route_id=route_id), RemedyRoute)
+
+
+@router.put("/remedies/{route_id}", tags=["worker committee"],
+            responses=problem_responses(401, 403))
+async def put_remedy(route_id: Annotated[str, Path(max_length=80)], body: RemedyChange,
+                     actor: CommitteeDep, rpc: RpcDep) -> RemedyEdited:
+    """Correct a remedy route or add a new one: name the official source (https) and the
+    day it was checked. Workers see it at once; the data files stay the starting point."""
+    command = EditRemedy(actor=actor, route_id=route_id, route=body.route, reason=body.reason)
+    return await rpc(S.INTAKE_REMEDY_EDIT, command, RemedyEdited)
+
+
+@router.post("/remedies/{route_id}/withdraw", tags=["worker committee"],
+             responses=problem_responses(401, 403, 404))
+async def withdraw_remedy(route_id: Annotated[str, Path(max_length=80)], body: RemedyWithdrawal,
+                          actor: CommitteeDep, rpc: RpcDep) -> RemedyEdited:
+    """Stop showing a route that no longer exists or no longer helps workers."""
+    command = EditRemedy(actor=actor, route_id=route_id, route=None, reason=body.reason)
+    return await rpc(S.INTAKE_REMEDY_EDIT, command, RemedyEdited)
 
 
 @router.post("/uploads", status_code=status.HTTP_201_CREATED, tags=["reporter"],

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from suara_contracts.rpc import Answer, FormSpec, InboxMessage, SessionMode
+from suara_contracts.rpc import Answer, FormSpec, InboxMessage, RemedyRoute, SessionMode
 
 
 class _Body(BaseModel):
@@ -64,6 +64,16 @@ class FormApproval(_Body):
     consultation_ref: str = Field(min_length=3, max_length=200, description=(
         "where the consultation with workers is recorded"),
         examples=["Worker committee meeting 2026-11-20, minutes #14"])
+
+
+class RemedyChange(_Body):
+    route: RemedyRoute
+    reason: str = Field(min_length=3, max_length=500, examples=[
+        "Hotline number changed; checked with the office on 2026-11-20"])
+
+
+class RemedyWithdrawal(_Body):
+    reason: str = Field(min_length=3, max_length=500)
 
 
 class Acknowledgement(_Body):

@@ -11,11 +11,20 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from suara_contracts.events import SubmissionReceived
-from suara_contracts.rpc import Actor, ClaimReceipt, OnBehalfReport, StatusQuery, SubmitReport
+from suara_contracts.rpc import (
+    Actor,
+    ClaimReceipt,
+    FollowUp,
+    OnBehalfReport,
+    StatusQuery,
+    SubmitReport,
+)
 from suara_intake import receipts, service
+from suara_intake.attachments import Vault
 from suara_intake.formstore import FormStore
 from suara_intake.handlers import MIGRATIONS
-from suara_intake.models import Submission
+from suara_intake.models import Attachment, Submission
+from suara_intake.sealing import Sealer
 from suara_kit.clock import today, utcnow
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
@@ -307,3 +316,86 @@ async def test_check_names_every_problem_at_once(db: Database) -> None:
         assert {"answers.categories", "answers.what_happened", "answers.country"} <= set(fields)
         filed = await service.check(session, STORE, REPORT, ORGS)
     assert (filed.version, filed.answers) == (1, REPORT.answers)
+
+
+class FakeStaging:
+    """Uploads waiting for their report, as the gateway would have staged them."""
+
+    def __init__(self, files: dict[str, tuple[str, bytes]]) -> None:
+        self.files = files
+
+    async def take(self, token: str) -> tuple[str, bytes]:
+        if token not in self.files:
+            raise NotFound("expired")
+        return self.files[token]
+
+    async def discard(self, token: str) -> None:
+        self.files.pop(token, None)
+
+
+PHOTO = b"\xff\xd8\xff\xe0 cleaned jpeg bytes \xff\xd9"
+TOKEN = "t" * 32
+SEALER = Sealer("a-test-key-that-is-long-enough")
+
+
+def vault_with(**files: tuple[str, bytes]) -> Vault:
+    return Vault(FakeStaging(dict(files)), SEALER)
+
+
+async def test_files_named_in_a_report_are_sealed_and_answered_by_id(db: Database) -> None:
+    report = REPORT.model_copy(update={"answers": {**REPORT.answers, "evidence": [TOKEN]}})
+    async with db.transaction() as session:
+        sub, _, event = await service.submit(session, STORE, report, ORGS, POLICY,
+                                             vault_with(**{TOKEN: ("image/jpeg", PHOTO)}))
+    async with db.transaction() as session:
+        stored = (await session.exec(select(Attachment))).one()
+    assert sub.answers["evidence"] == [str(stored.id)] == event.answers["evidence"]
+    assert (stored.submission_id, stored.question, stored.media_type, stored.size) == (
+        sub.id, "evidence", "image/jpeg", len(PHOTO))
+    assert PHOTO not in stored.sealed
+    assert b"cleaned jpeg" not in stored.sealed
+    assert SEALER.open(stored.sealed, stored.id.bytes) == PHOTO
+
+
+async def test_an_expired_upload_refuses_the_report_and_stores_nothing(db: Database) -> None:
+    report = REPORT.model_copy(update={"answers": {**REPORT.answers, "evidence": [TOKEN]}})
+    with pytest.raises(ValidationFailed) as info:
+        async with db.transaction() as session:
+            await service.submit(session, STORE, report, ORGS, POLICY, vault_with())
+    assert info.value.extra["errors"][0] == {
+        "field": "answers.evidence", "code": "expired",
+        "message": "an upload has expired or was already used; attach the file again"}
+    async with db.transaction() as session:
+        assert (await session.exec(select(Submission))).all() == []
+        assert (await session.exec(select(Attachment))).all() == []
+
+
+async def test_follow_up_needs_the_receipt_and_becomes_an_event(db: Database) -> None:
+    sub, receipt = await submit(db)
+    vault = vault_with(**{TOKEN: ("application/pdf", b"%PDF-1.7 clean")})
+    message = FollowUp(reference=sub.reference, receipt=receipt, kind="information",
+                       text="  Gaji April juga belum dibayar.  ", files=[TOKEN])
+    async with db.transaction() as session:
+        event = await service.follow_up(session, message, POLICY, vault)
+    assert event is not None
+    assert (event.submission_id, event.kind, event.text) == (
+        sub.id, "information", "Gaji April juga belum dibayar.")
+    assert event.sent_on == today()
+    assert len(event.attachment_ids) == 1
+    async with db.transaction() as session:
+        stored = await session.get(Attachment, event.attachment_ids[0])
+    assert stored is not None
+    assert stored.question == "follow-up"
+    wrong = message.model_copy(update={"receipt": "WRONG-WRONG-WRONG", "files": []})
+    async with db.transaction() as session:
+        assert await service.follow_up(session, wrong, POLICY, vault) is None
+    assert (await stored_row(db, sub.reference)).failed_attempts == 1
+
+
+def test_a_follow_up_says_something() -> None:
+    with pytest.raises(ValueError, match="write something or attach a file"):
+        FollowUp(reference="SU-AAAA-BBBB", receipt="x" * 20, text="   ")
+
+
+async def stored_row(db: Database, reference: str) -> Submission:
+    return await stored(db, reference)

@@ -18,6 +18,7 @@ from suara_contracts.rpc import (
     ClaimReceipt,
     ClaimTicket,
     DraftForm,
+    EditRemedy,
     FollowUp,
     FollowUpSent,
     FormDefinition,
@@ -27,8 +28,10 @@ from suara_contracts.rpc import (
     FormVersionQuery,
     FormVersionsQuery,
     OnBehalfReport,
+    RemedyEdited,
     RemedyQuery,
     RemedyRoute,
+    RemedyRouteQuery,
     RemedyRoutes,
     ReportStatus,
     StatusQuery,
@@ -149,9 +152,23 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                                        command.consultation_ref)
 
     async def remedies(query: RemedyQuery) -> RemedyRoutes:
-        found = remedy_routes.matching(query.destination, query.origin, query.issues)
+        async with app.db.transaction() as session:
+            in_force = await service.remedy_routes(session)
+        found = remedy_routes.matching(query.destination, query.origin, query.issues, in_force)
         return RemedyRoutes(destination=query.destination, origin=query.origin,
                             routes=[RemedyRoute(**r.model_dump()) for r in found])
+
+    async def remedy(query: RemedyRouteQuery) -> RemedyRoute:
+        async with app.db.transaction() as session:
+            in_force = await service.remedy_routes(session)
+        found = next((r for r in in_force if r.id == query.route_id), None)
+        if found is None:
+            raise NotFound(f"There is no remedy route {query.route_id}.")
+        return RemedyRoute(**found.model_dump())
+
+    async def remedy_edit(command: EditRemedy) -> RemedyEdited:
+        async with app.db.transaction() as session:
+            return await service.edit_remedy(session, command)
 
     async def on_case_opened(session: AsyncSession, _: UUID, event: CaseOpened) -> None:
         await service.case_opened(session, event.submission_id, event.case_id)
@@ -172,6 +189,8 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_FORM_APPROVE, ApproveForm, form_approve)
     app.on_start(lambda: store.ensure_default(app.db))
     app.rpc(Rpc.INTAKE_REMEDIES, RemedyQuery, remedies)
+    app.rpc(Rpc.INTAKE_REMEDY, RemedyRouteQuery, remedy)
+    app.rpc(Rpc.INTAKE_REMEDY_EDIT, EditRemedy, remedy_edit)
     app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "intake-case-status", on_status)
     return app

@@ -55,6 +55,19 @@ class Attachment(Base, table=True):
     added_on: date
 
 
+class RemedyEditRow(Base, table=True):
+    """The worker committee's latest word on one remedy route: a corrected or new route, or
+    (route null) a withdrawn one. It takes precedence over the repository's data files."""
+
+    __tablename__ = "remedy_edit"
+
+    route_id: str = Field(primary_key=True, max_length=80)
+    route: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    edited_by: str = Field(max_length=200)
+    edited_on: date
+    reason: str = Field(max_length=500)
+
+
 class FormVersionRow(Base, table=True):
     """One version of the intake form. Approved versions never change: reports keep the
     number of the version they were filed on, so they stay readable after later versions."""

@@ -128,13 +128,36 @@ def _concerns(route: Route, issues: list[str]) -> bool:
     return not issues or ANY_ISSUE in route.issues or bool(set(issues) & set(route.issues))
 
 
+def effective(edits: dict[str, Route | None], routes: list[Route] = ROUTES) -> list[Route]:
+    """The data files' routes with the committee's edits applied: corrected routes replace
+    theirs, withdrawn ones (None) are gone, new ones are added."""
+    merged = [edits[r.id] if r.id in edits else r for r in routes]
+    known = {r.id for r in routes}
+    merged += [r for rid, r in edits.items() if rid not in known]
+    return [r for r in merged if r is not None]
+
+
+def checked(route_id: str, route: RemedyRoute) -> Route:
+    """A committee's route, checked as strictly as the data files; a 422 naming the field."""
+    if route.id != route_id:
+        raise ValidationFailed(f"route.id: must be {route_id}, as in the address")
+    try:
+        return Route.model_validate(route.model_dump())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ValidationFailed(f"route.{field}: {first['msg']}", errors=[
+            {"field": f"route.{'.'.join(str(p) for p in e['loc'])}", "message": e["msg"]}
+            for e in exc.errors()]) from None
+
+
 def matching(destination: str, origin: str | None, issues: list[str],
              routes: list[Route] = ROUTES) -> list[Route]:
     """The routes open to a worker in destination from origin for these issues, in reading
     order (see `_rank`); no issues means every issue."""
-    if destination not in DESTINATIONS:
+    if destination not in {r.country for r in routes if r.country in r.available_in}:
         raise ValidationFailed(f"destination: no remedy routes for {destination}")
-    if origin is not None and origin not in COUNTRIES:
+    if origin is not None and origin not in {r.country for r in routes}:
         raise ValidationFailed(f"origin: no remedy routes for {origin}")
     found = [r for r in routes
              if r.country in (destination, origin) and destination in r.available_in

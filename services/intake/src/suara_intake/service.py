@@ -14,17 +14,20 @@ from suara_contracts.rpc import (
     Answer,
     Channel,
     ClaimReceipt,
+    EditRemedy,
     FollowUp,
     FormSpec,
     OnBehalfReport,
+    RemedyEdited,
     ReportStatus,
     StatusQuery,
     SubmitReport,
 )
 from suara_intake import forms, receipts, repository
+from suara_intake import routes as remedy_data
 from suara_intake.attachments import Vault, seal_files, seal_tokens
-from suara_intake.formstore import FormStore
-from suara_intake.models import Submission
+from suara_intake.formstore import COMMITTEE, FormStore
+from suara_intake.models import RemedyEditRow, Submission
 from suara_kit.clock import today, utcnow
 from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
@@ -237,3 +240,32 @@ async def case_status_changed(session: AsyncSession, submission_id: UUID, status
     sub = await repository.by_id(session, submission_id)
     if sub is not None:
         sub.status, sub.status_changed_on = status, today()
+
+
+async def remedy_routes(session: AsyncSession) -> list[remedy_data.Route]:
+    """Every remedy route in force: the data files with the committee's edits applied."""
+    edits = {row.route_id: remedy_data.Route.model_validate(row.route) if row.route else None
+             for row in await repository.remedy_edits(session)}
+    return remedy_data.effective(edits)
+
+
+async def edit_remedy(session: AsyncSession, command: EditRemedy) -> RemedyEdited:
+    """Correct, add or withdraw a remedy route (worker committee only)."""
+    if COMMITTEE not in command.actor.roles:
+        raise Forbidden(f"Editing remedy routes needs the '{COMMITTEE}' role.")
+    route = None
+    if command.route is not None:
+        route = remedy_data.checked(command.route_id, command.route)
+    elif command.route_id not in {r.id for r in await remedy_routes(session)}:
+        raise NotFound(f"There is no remedy route {command.route_id}.")
+    row = await session.get(RemedyEditRow, command.route_id)
+    if row is None:
+        row = RemedyEditRow(route_id=command.route_id, edited_by="", edited_on=today(),
+                            reason="")
+        session.add(row)
+    row.route = route.model_dump(mode="json") if route else None
+    row.edited_by, row.edited_on = command.actor.subject, today()
+    row.reason = command.reason.strip()
+    await session.flush()
+    return RemedyEdited(route_id=row.route_id, route=route, edited_by=row.edited_by,
+                        edited_on=row.edited_on, reason=row.reason)
