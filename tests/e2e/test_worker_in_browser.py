@@ -7,11 +7,15 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from suara_kit.stack import Stack
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -52,9 +56,11 @@ def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
         assert "Siti" not in page.content()  # the photo's own name is never shown or kept
         page.click("button[formaction='/id/edit']")  # change an answer, then review again
         assert page.locator("#what_happened").input_value().startswith("Majikan")
+        assert page.is_checked("input[type=checkbox][name=evidence]")  # the photo is kept
         page.check("input[name=safe_now][value=no]")
         page.click("button[type=submit]")
         assert page.inner_text("#review-safe_now").strip() == "Tidak"
+        assert "KB" in page.inner_text("#review-evidence")
         page.click("button[type=submit]:not([formaction])")  # send
         reference = page.inner_text("#reference").strip()
         receipt = page.inner_text("#receipt").strip()
@@ -65,10 +71,7 @@ def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
 
         deadline = time.monotonic() + 30
         while True:  # reply and status travel as two events, to two services
-            page.goto(stack.gateway_url + "/id/follow-up")
-            page.fill("#reference", reference)
-            page.fill("#receipt", receipt)
-            page.click("button[type=submit]")
+            reload_status(page, stack, reference, receipt)
             status = page.locator("#status").get_attribute("data-status")
             shown = REPLY in page.inner_text("main") and status == "acknowledged"
             if shown or time.monotonic() > deadline:
@@ -81,6 +84,11 @@ def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
         page.fill("#text", WORKER_REPLY)
         page.click("button[type=submit]:not(.secondary)")
         assert page.is_visible("#notice")
+        deadline = time.monotonic() + 30
+        while not page.locator(".msg.mine").count():  # it reaches the inbox as an event
+            assert time.monotonic() < deadline, "the worker's reply never reached the inbox"
+            time.sleep(0.3)
+            reload_status(page, stack, reference, receipt)
         assert WORKER_REPLY in page.inner_text(".msg.mine")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "worker-id-inbox-360.png"), full_page=True)
@@ -131,6 +139,14 @@ def handler_view(stack: Stack, reference: str) -> dict:
                 return detail
             assert time.monotonic() < deadline, "the worker's reply never reached the case"
             time.sleep(0.2)
+
+
+def reload_status(page: Page, stack: Stack, reference: str, receipt: str) -> None:
+    """Open the status page again with reference and receipt, as the worker would."""
+    page.goto(stack.gateway_url + "/id/follow-up")
+    page.fill("#reference", reference)
+    page.fill("#receipt", receipt)
+    page.click("button[type=submit]")
 
 
 def acknowledge(stack: Stack, reference: str) -> None:
