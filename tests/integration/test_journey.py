@@ -221,8 +221,8 @@ async def test_an_unknown_language_is_a_404_page_not_an_error(system: Any) -> No
 
 async def test_no_page_sets_a_cookie_and_every_page_is_light(system: Any) -> None:
     pages = [await system.http.get(path) for path in (
-        "/", "/follow-up", "/xx/", *(f"/{c}/" for c in LANGUAGE_LINKS),
-        *(f"/{c}/follow-up" for c in LANGUAGE_LINKS))]
+        "/", "/follow-up", "/claim", "/xx/", *(f"/{c}/" for c in LANGUAGE_LINKS),
+        *(f"/{c}/follow-up" for c in LANGUAGE_LINKS), *(f"/{c}/claim" for c in LANGUAGE_LINKS))]
     pages += [await system.http.post(f"/{c}/report", data=KHMER_FORM) for c in ("km", "zh-Hant")]
     pages += [await system.http.post("/my/report", data={"organisation": "tenaganita"}),
               await system.http.post("/th/follow-up", data={"reference": "SU-AAAA-BBBB",
@@ -230,10 +230,22 @@ async def test_no_page_sets_a_cookie_and_every_page_is_light(system: Any) -> Non
     receipt = (await system.http.post("/api/v1/reports", json=REPORT)).json()
     pages.append(await system.http.post("/vi/follow-up", data=receipt))
     assert pages[-1].status_code == 200
+    for path in ("/fil/reply", "/th/add-information", "/my/upload"):  # the writing pages
+        pages.append(await system.http.post(path, data=receipt))
+        assert pages[-1].status_code == 200, path
+    pages.append(await system.http.post("/km/reply", data={**receipt, "send": "1",
+                                                           "text": "អរគុណ"}))
+    assert pages[-1].status_code == 200  # the status page again, with "sent"
+    pages.append(await system.http.post("/id/claim", data={"reference": "SU-AAAA-BBBB",
+                                                           "claim_code": "AAAA-BBBB-CC"}))
     css = await system.http.get("/static/suara.css")
+    form_css = await system.http.get("/form/1.css")
+    assert form_css.status_code == 200
+    assert "#q-owed{display:none}" in form_css.text
     for page in pages:
         assert "set-cookie" not in page.headers, page.url
-        assert len(page.content) + len(css.content) < 100_000, page.url
+        weight = len(page.content) + len(css.content) + len(form_css.content)
+        assert weight < 100_000, page.url
         assert page.status_code < 500, page.url
         assert "default-src 'none'" in page.headers["content-security-policy"], page.url
         external = re.findall(r'<(?:link|script|img|iframe|source)\b[^>]*(?:src|href)="(?:https?:)?//',
