@@ -65,3 +65,32 @@ async def test_assisted_intake_is_for_case_handlers_of_an_organisation(system: A
                                      json={"answers": {"categories": ["nope"]}})
     assert invalid.status_code == 422
     assert invalid.headers["content-type"] == "application/problem+json"
+
+
+async def test_staff_replace_a_lost_claim_code_until_the_worker_claims(system: Any) -> None:
+    handler = await system.auth("handler.tenaganita")
+    filed = await system.http.post("/api/v1/assisted/reports", json={"answers": ANSWERS},
+                                   headers=handler)
+    ticket = filed.json()
+    path = f"/api/v1/assisted/reports/{ticket['reference']}/claim-code"
+    other = await system.auth("handler.map")
+    assert (await system.http.post(path, headers=other)).status_code == 404  # not theirs
+    assert (await system.http.post(path)).status_code == 401
+    fresh = await system.http.post(path, headers=handler)
+    assert fresh.status_code == 200, fresh.text
+    new_code = fresh.json()["claim_code"]
+    assert new_code != ticket["claim_code"]
+    old = await system.http.post("/api/v1/reports/claim", json={
+        "reference": ticket["reference"], "claim_code": ticket["claim_code"]})
+    assert old.status_code == 404  # the lost code no longer works
+    claimed = await system.http.post("/api/v1/reports/claim", json={
+        "reference": ticket["reference"], "claim_code": new_code})
+    assert claimed.status_code == 200, claimed.text
+    too_late = await system.http.post(path, headers=handler)
+    assert too_late.status_code == 409
+    assert "already claimed" in too_late.json()["detail"]
+    web = (await system.http.post("/api/v1/reports", json={
+        "organisation": "tenaganita", "answers": ANSWERS})).json()
+    not_filed = await system.http.post(f"/api/v1/assisted/reports/{web['reference']}/claim-code",
+                                       headers=handler)
+    assert not_filed.status_code == 404  # a worker's own web report has no claim code

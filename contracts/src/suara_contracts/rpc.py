@@ -215,6 +215,14 @@ class ClaimTicket(_Msg):
     status: str
 
 
+class ReissueClaim(_Msg):
+    """Staff of the filing organisation replace a lost or expired claim code, as long as the
+    worker has not claimed a receipt yet (after that, nobody but the worker holds the way in)."""
+
+    actor: Actor
+    reference: str = Field(min_length=1, max_length=32)
+
+
 class ClaimReceipt(_Msg):
     """The worker redeems a claim code for their own receipt."""
 

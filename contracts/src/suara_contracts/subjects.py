@@ -28,6 +28,7 @@ class Rpc:
     INTAKE_FORM_APPROVE: Final = f"{INTAKE}.form-approve"
     INTAKE_SUBMIT_ON_BEHALF: Final = f"{INTAKE}.submit-on-behalf"
     INTAKE_CLAIM: Final = f"{INTAKE}.claim"
+    INTAKE_REISSUE_CLAIM: Final = f"{INTAKE}.reissue-claim"
     INTAKE_FOLLOW_UP: Final = f"{INTAKE}.follow-up"
     INTAKE_REMEDIES: Final = f"{INTAKE}.remedies"
     INTAKE_REMEDY: Final = f"{INTAKE}.remedy"

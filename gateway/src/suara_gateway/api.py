@@ -34,6 +34,7 @@ from suara_contracts.rpc import (
     InboxQuery,
     OnBehalfReport,
     ProposeSession,
+    ReissueClaim,
     RemedyEdited,
     RemedyQuery,
     RemedyRoute,
@@ -56,6 +57,7 @@ from suara_gateway.deps import (
     PartnerDep,
     Rpc,
     RpcDep,
+    StaffOrPartnerDep,
 )
 from suara_gateway.schemas import (
     Acknowledgement,
@@ -217,6 +219,16 @@ async def file_partner_report(body: ReportForWorker, actor: PartnerDep,
     its own organisation; the worker claims a receipt with the returned code."""
     report = OnBehalfReport(actor=actor, channel="partner", **body.model_dump())
     return await rpc(S.INTAKE_SUBMIT_ON_BEHALF, report, ClaimTicket)
+
+
+@router.post("/assisted/reports/{reference}/claim-code", tags=["case handler", "partner"],
+             responses=problem_responses(401, 403, 404, 409))
+async def reissue_claim_code(reference: Annotated[str, Path(max_length=32)],
+                             actor: StaffOrPartnerDep, rpc: RpcDep) -> ClaimTicket:
+    """The worker lost the claim code, or it expired: a new one for a report your organisation
+    filed, while the worker has not claimed their receipt yet. The old code stops working."""
+    return await rpc(S.INTAKE_REISSUE_CLAIM, ReissueClaim(actor=actor, reference=reference),
+                     ClaimTicket)
 
 
 async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:

@@ -63,6 +63,18 @@ async def optional_actor(
     return _actor(await get_principal(request, credentials))
 
 
+def require_any_role(*roles: str) -> Callable[..., Awaitable[Actor]]:
+    """A dependency that admits callers holding one of `roles` (403 otherwise)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Actor:
+        if not set(roles) & set(principal.roles):
+            raise Forbidden(f"This needs one of the roles {', '.join(roles)}, which your "
+                            "account does not have.")
+        return _actor(principal)
+
+    return dependency
+
+
 def require_role(role: str) -> Callable[..., Awaitable[Actor]]:
     """A dependency that admits only callers holding `role` (403 otherwise)."""
 
@@ -80,3 +92,4 @@ MediatorDep = Annotated[Actor, Depends(require_role("mediator"))]
 PartnerDep = Annotated[Actor, Depends(require_role("cso-partner"))]
 CommitteeDep = Annotated[Actor, Depends(require_role("worker-committee"))]
 OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]
+StaffOrPartnerDep = Annotated[Actor, Depends(require_any_role("case-handler", "cso-partner"))]

@@ -28,6 +28,7 @@ from suara_contracts.rpc import (
     FormVersionQuery,
     FormVersionsQuery,
     OnBehalfReport,
+    ReissueClaim,
     RemedyEdited,
     RemedyQuery,
     RemedyRoute,
@@ -93,6 +94,13 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                 timedelta(days=settings.claim_within_days), vault)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
         await discard_uploads(report.answers)
+        return ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
+                           status=sub.status)
+
+    async def reissue_claim(command: ReissueClaim) -> ClaimTicket:
+        async with app.transaction() as session:
+            sub, code = await service.reissue_claim(
+                session, command, policy, timedelta(days=settings.claim_within_days))
         return ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
                            status=sub.status)
 
@@ -181,6 +189,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_STATUS, StatusQuery, status)
     app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf)
     app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)
+    app.rpc(Rpc.INTAKE_REISSUE_CLAIM, ReissueClaim, reissue_claim)
     app.rpc(Rpc.INTAKE_FOLLOW_UP, FollowUp, follow_up)
     app.rpc(Rpc.INTAKE_FORM, FormQuery, form)
     app.rpc(Rpc.INTAKE_FORM_VERSIONS, FormVersionsQuery, form_versions)

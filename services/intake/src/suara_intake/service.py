@@ -18,6 +18,7 @@ from suara_contracts.rpc import (
     FollowUp,
     FormSpec,
     OnBehalfReport,
+    ReissueClaim,
     RemedyEdited,
     ReportStatus,
     StatusQuery,
@@ -213,6 +214,27 @@ async def follow_up(session: AsyncSession, query: FollowUp, policy: ReceiptPolic
     return ReporterFollowUp(follow_up_id=uuid7(), submission_id=sub.id, kind=query.kind,
                             text=query.text.strip(), attachment_ids=attachment_ids,
                             sent_on=today())
+
+
+ALREADY_CLAIMED = ("The worker has already claimed their own receipt for this report; only they "
+                   "can follow it now. If they lost it, they can file a new report.")
+
+
+async def reissue_claim(session: AsyncSession, command: ReissueClaim, policy: ReceiptPolicy,
+                        claim_within: timedelta) -> tuple[Submission, str]:
+    """A fresh claim code for an unclaimed report filed by the actor's organisation; the old
+    code stops working."""
+    if not {"case-handler", "cso-partner"} & set(command.actor.roles):
+        raise Forbidden("Replacing a claim code needs the 'case-handler' or 'cso-partner' role.")
+    sub = await repository.by_reference(session, receipts.normalise_reference(command.reference))
+    if sub is None or sub.channel == "web" or sub.organisation != command.actor.organisation:
+        raise NotFound("No report with this reference was filed by your organisation.")
+    if sub.receipt_hash is not None:
+        raise Conflict(ALREADY_CLAIMED)
+    code = receipts.new_claim_code()
+    sub.claim_hash = receipts.claim_hash(policy.key, sub.receipt_salt, code)
+    sub.claim_by, sub.failed_attempts, sub.locked_until = today() + claim_within, 0, None
+    return sub, code
 
 
 def status_of(sub: Submission) -> ReportStatus:
