@@ -10,6 +10,7 @@ import pytest
 from suara_intake import routes
 from suara_intake.forms import DEFAULT
 from suara_kit.errors import ValidationFailed
+from suara_kit.i18n import LOCALES
 
 DESTINATIONS = ["HK", "TW", "SG", "MY", "TH"]
 ORIGINS = ["ID", "PH", "KH", "MM", "VN"]
@@ -106,3 +107,24 @@ def test_a_duplicate_id_fails(tmp_path: Path) -> None:
         (tmp_path / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(routes.RemedyDataError, match=r"also in HK\.json"):
         routes.load(tmp_path)
+
+
+@pytest.mark.parametrize("locale", [c for c in LOCALES if c != "en"])
+def test_every_route_is_described_in_every_language(locale: str) -> None:
+    texts = routes.TRANSLATIONS.get(locale, {})
+    ids = {r.id for r in routes.ROUTES}
+    assert set(texts) == ids, (f"remedies/i18n/{locale}.json: missing "
+                               f"{sorted(ids - set(texts))}, unknown {sorted(set(texts) - ids)}")
+    for route_id, text in texts.items():
+        assert set(text) == {"how", "cost"}, route_id
+        assert all(v.strip() for v in text.values()), route_id
+
+
+def test_a_route_is_shown_in_the_workers_language_unless_the_committee_rewrote_it() -> None:
+    route = next(r for r in routes.ROUTES if r.id == "hk-labour-tribunal")
+    shown = routes.localized(route, "id")
+    assert shown.how == routes.TRANSLATIONS["id"]["hk-labour-tribunal"]["how"]
+    assert shown.how != route.how
+    assert routes.localized(route, "en").how == route.how
+    edited = route.model_copy(update={"how": "Newly worded by the committee."})
+    assert routes.localized(edited, "id").how == "Newly worded by the committee."

@@ -164,7 +164,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
             in_force = await service.remedy_routes(session)
         found = remedy_routes.matching(query.destination, query.origin, query.issues, in_force)
         return RemedyRoutes(destination=query.destination, origin=query.origin,
-                            routes=[RemedyRoute(**r.model_dump()) for r in found])
+                            routes=[remedy_routes.localized(r, query.language) for r in found])
 
     async def remedy(query: RemedyRouteQuery) -> RemedyRoute:
         async with app.db.transaction() as session:

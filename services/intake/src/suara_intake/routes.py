@@ -112,6 +112,30 @@ def load(folder: Path = DATA) -> list[Route]:
 
 
 ROUTES: Final = load()
+TRANSLATED: Final = ("how", "cost")
+
+
+def load_translations(folder: Path = DATA / "i18n") -> dict[str, dict[str, dict[str, str]]]:
+    """`<locale>.json` files: route id → the translated `how` and `cost` of that route."""
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for path in sorted(folder.glob("*.json")):
+        found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+TRANSLATIONS: Final = load_translations()
+
+
+def localized(route: Route, language: str) -> RemedyRoute:
+    """A route with its description in `language` where the data has one. A route the
+    committee has edited is shown as they wrote it (a translation of the old text would say
+    something else)."""
+    plain = RemedyRoute(**route.model_dump())
+    original = next((r for r in ROUTES if r.id == route.id), None)
+    text = TRANSLATIONS.get(language, {}).get(route.id)
+    if not text or original != route:
+        return plain
+    return plain.model_copy(update={k: text[k] for k in TRANSLATED if text.get(k)})
 COUNTRIES: Final = frozenset(r.country for r in ROUTES)
 DESTINATIONS: Final = frozenset(r.country for r in ROUTES if r.country in r.available_in)
 
