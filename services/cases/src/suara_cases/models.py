@@ -33,6 +33,21 @@ class Case(Base, table=True):
     received_on: date
     acknowledge_by: date
     acknowledged_on: date | None = None
+    # work on the case
+    assigned_to: str | None = Field(default=None, max_length=200, index=True)
+    last_update_on: date | None = None
+    decided_by: str | None = Field(default=None, max_length=200)
+    appeal_against: str | None = Field(default=None, max_length=200, description=(
+        "who made the decision under appeal: they may not decide the appeal"))
+    closed_on: date | None = None
+    # coding, required before closing
+    coded_issues: list = Field(default_factory=list, sa_column=Column(
+        JSON, nullable=False, server_default="[]"))
+    corridor_origin: str | None = Field(default=None, max_length=8)
+    corridor_destination: str | None = Field(default=None, max_length=8)
+    respondent: str | None = Field(default=None, max_length=200)
+    respondent_key: str | None = Field(default=None, max_length=200, index=True)
+    respondent_kind: str | None = Field(default=None, max_length=16)
 
 
 class CaseSession(Base, table=True):
@@ -63,6 +78,43 @@ class CaseMessage(Base, table=True):
                       sa_column_kwargs={"server_default": "to-reporter"})
     attachment_ids: list = Field(default_factory=list, sa_column=Column(
         JSON, nullable=False, server_default="[]"))
+
+
+class ConflictOfInterest(Base, table=True):
+    """A handler declared they cannot handle cases against this respondent (a relative, a
+    former employer, a business partner...)."""
+
+    __tablename__ = "conflict_of_interest"
+
+    id: UUID = Field(primary_key=True)
+    handler: str = Field(max_length=200, index=True)
+    organisation: str = Field(max_length=64)
+    respondent_key: str = Field(max_length=200)
+    respondent: str = Field(max_length=200)
+    declared_on: date
+
+
+class DeadlineAlert(Base, table=True):
+    """One breached deadline of one case, alerted once."""
+
+    __tablename__ = "deadline_alert"
+
+    case_id: UUID = Field(primary_key=True, foreign_key="case.id")
+    kind: str = Field(primary_key=True, max_length=24)
+    due_on: date = Field(primary_key=True)
+    alerted_on: date
+
+
+class ClusterAlert(Base, table=True):
+    """Three or more cases against one respondent in one organisation within the window."""
+
+    __tablename__ = "cluster_alert"
+
+    organisation: str = Field(primary_key=True, max_length=64)
+    respondent_key: str = Field(primary_key=True, max_length=200)
+    window_start: date = Field(primary_key=True)
+    case_count: int
+    alerted_on: date
 
 
 class AuditEntry(Base, table=True):
