@@ -63,6 +63,27 @@ class ReporterFollowUp(_Event):
     sent_on: date = Field(description="coarsened to the day")
 
 
+class DeadlineBreached(_Event):
+    """A case missed a deadline: acknowledge (7 days), feedback (3 months after acknowledging)
+    or update (the reporter hears from us at least every 30 days). Alerted once per due date."""
+
+    case_id: UUID
+    organisation: str
+    kind: Literal["acknowledge", "feedback", "update"]
+    due_on: date
+    assigned_to: str | None = None
+
+
+class ClusterDetected(_Event):
+    """Three or more cases against one respondent in one organisation within the window: a
+    pattern the organisation should look at as a whole."""
+
+    organisation: str
+    respondent: str
+    case_ids: list[UUID]
+    window_days: int
+
+
 class CaseOpened(_Event):
     """Case-management opened a case for a submission."""
 
@@ -112,5 +133,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     Evt.CASE_STATUS_CHANGED: CaseStatusChanged,
     Evt.REPORTER_MESSAGE: ReporterMessage,
     Evt.REPORTER_FOLLOW_UP: ReporterFollowUp,
+    Evt.DEADLINE_BREACHED: DeadlineBreached,
+    Evt.CLUSTER_DETECTED: ClusterDetected,
     Evt.SESSION_PROPOSED: SessionProposed,
 }

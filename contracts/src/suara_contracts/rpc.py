@@ -357,6 +357,70 @@ class AcknowledgeCase(_Msg):
     message: str = Field(min_length=1, max_length=4000)
 
 
+class TransitionCase(_Msg):
+    """Move a case along its lifecycle (see the transitions table); a decision (resolved, not
+    upheld) records who decided, and an appeal (closed → in-assessment) must be decided by
+    someone else."""
+
+    actor: Actor
+    case_id: UUID
+    to: str = Field(min_length=1, max_length=32, examples=["in-assessment"])
+    reason: str = Field(default="", max_length=2000)
+    message: str | None = Field(default=None, max_length=4000, description=(
+        "also tell the reporter, in their inbox"))
+
+
+class AssignCase(_Msg):
+    actor: Actor
+    case_id: UUID
+    handler: str | None = Field(default=None, max_length=200, description=(
+        "the handler's account id; yourself when left out"))
+
+
+RespondentKind = Literal["employer", "agency", "company", "other"]
+
+
+class CodeCase(_Msg):
+    """What the case is about, coded for learning and statistics: required before closing."""
+
+    actor: Actor
+    case_id: UUID
+    issues: list[str] = Field(min_length=1, max_length=20)
+    origin: str = Field(pattern=r"^([A-Z]{2}|other)$", description="the worker's country")
+    destination: str = Field(pattern=r"^([A-Z]{2}|other)$", description="where they work")
+    respondent: str = Field(min_length=1, max_length=200, description=(
+        "the employer or agency complained about, as the organisation names it"))
+    respondent_kind: RespondentKind
+
+
+class MessageReporter(_Msg):
+    actor: Actor
+    case_id: UUID
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class DeclareConflict(_Msg):
+    """A handler declares a conflict of interest with a respondent: they are never assigned
+    a case against it."""
+
+    actor: Actor
+    respondent: str = Field(min_length=1, max_length=200)
+
+
+class ConflictsQuery(_Msg):
+    actor: Actor
+
+
+class ConflictView(_Msg):
+    conflict_id: UUID
+    respondent: str
+    declared_on: date
+
+
+class ConflictList(_Msg):
+    items: list[ConflictView]
+
+
 class SessionRef(_Msg):
     session_id: UUID
     starts_at: datetime
@@ -377,6 +441,11 @@ class CaseSummary(_Msg):
     received_on: date
     acknowledge_by: date
     sessions: list[SessionRef] = []
+    assigned_to: str | None = None
+    due: dict[str, date] = Field(default={}, description=(
+        "the next deadlines: acknowledge, feedback (3 months after acknowledging), update "
+        "(the reporter hears from us at least every 30 days)"))
+    overdue: list[str] = Field(default=[], description="deadlines already missed")
 
 
 class CaseMessageView(_Msg):
@@ -399,6 +468,14 @@ class CaseDetail(CaseSummary):
     identifying: list[str] = Field(default=[], description=(
         "answers that could identify the worker: keep them out of referrals and exports"))
     messages: list[CaseMessageView] = []
+    coded_issues: list[str] = []
+    corridor_origin: str | None = None
+    corridor_destination: str | None = None
+    respondent: str | None = None
+    respondent_kind: str | None = None
+    decided_by: str | None = None
+    appeal_against: str | None = None
+    closed_on: date | None = None
 
 
 class CaseList(_Msg):

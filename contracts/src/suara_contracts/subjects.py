@@ -39,6 +39,12 @@ class Rpc:
     CASES_LIST: Final = f"{CASES}.list"
     CASES_GET: Final = f"{CASES}.get"
     CASES_ACKNOWLEDGE: Final = f"{CASES}.acknowledge"
+    CASES_TRANSITION: Final = f"{CASES}.transition"
+    CASES_ASSIGN: Final = f"{CASES}.assign"
+    CASES_CODE: Final = f"{CASES}.code"
+    CASES_MESSAGE: Final = f"{CASES}.message"
+    CASES_DECLARE_CONFLICT: Final = f"{CASES}.declare-conflict"
+    CASES_CONFLICTS: Final = f"{CASES}.conflicts"
     CASES_HEALTH: Final = f"{CASES}.health"
 
     MEDIATION: Final = "suara.rpc.mediation.v1"
@@ -66,6 +72,8 @@ class Evt:
     CASE_OPENED: Final = "suara.evt.cases.case.opened.v1"
     CASE_STATUS_CHANGED: Final = "suara.evt.cases.case.status-changed.v1"
     REPORTER_MESSAGE: Final = "suara.evt.cases.reporter-message.sent.v1"
+    DEADLINE_BREACHED: Final = "suara.evt.cases.deadline.breached.v1"
+    CLUSTER_DETECTED: Final = "suara.evt.cases.cluster.detected.v1"
     SESSION_PROPOSED: Final = "suara.evt.mediation.session.proposed.v1"
 
 

@@ -11,13 +11,20 @@ from fastapi import APIRouter, Path, Query, Request, Response, UploadFile, statu
 from suara_contracts.rpc import (
     AcknowledgeCase,
     ApproveForm,
+    AssignCase,
     CaseDetail,
     CaseList,
     CaseListQuery,
+    CaseMessageView,
     CaseQuery,
     CaseSummary,
     ClaimReceipt,
     ClaimTicket,
+    CodeCase,
+    ConflictList,
+    ConflictsQuery,
+    ConflictView,
+    DeclareConflict,
     DraftForm,
     EditRemedy,
     FollowUp,
@@ -32,6 +39,7 @@ from suara_contracts.rpc import (
     HealthQuery,
     Inbox,
     InboxQuery,
+    MessageReporter,
     OnBehalfReport,
     ProposeSession,
     ReissueClaim,
@@ -45,6 +53,7 @@ from suara_contracts.rpc import (
     StatusQuery,
     SubmitReceipt,
     SubmitReport,
+    TransitionCase,
 )
 from suara_contracts.subjects import HEALTH_SUBJECTS
 from suara_contracts.subjects import Rpc as S
@@ -61,6 +70,9 @@ from suara_gateway.deps import (
 )
 from suara_gateway.schemas import (
     Acknowledgement,
+    Assignment,
+    Coding,
+    ConflictDeclaration,
     FormApproval,
     FormDraftBody,
     Readiness,
@@ -70,6 +82,7 @@ from suara_gateway.schemas import (
     ReportForWorker,
     ReportLookup,
     SessionProposal,
+    Transition,
     UploadReceipt,
     problem_responses,
 )
@@ -277,6 +290,62 @@ async def acknowledge_case(case_id: UUID, body: Acknowledgement, actor: HandlerD
     """Acknowledge a received case and tell the reporter, through their inbox."""
     command = AcknowledgeCase(actor=actor, case_id=case_id, message=body.message)
     return await rpc(S.CASES_ACKNOWLEDGE, command, CaseSummary)
+
+
+@router.post("/cases/{case_id}/transitions", tags=["case handler"],
+             responses={**STAFF, **problem_responses(409)})
+async def transition_case(case_id: UUID, body: Transition, actor: HandlerDep,
+                          rpc: RpcDep) -> CaseDetail:
+    """Move the case along its lifecycle: received → acknowledged → in-assessment → referred /
+    in-mediation / in-resolution → resolved / not-upheld / withdrawn → closed; an appeal
+    reopens a closed case (with a reason) and is decided by someone else. Closing needs the
+    case coded. A move the lifecycle does not allow is a 409 naming the allowed ones."""
+    command = TransitionCase(actor=actor, case_id=case_id, **body.model_dump())
+    return await rpc(S.CASES_TRANSITION, command, CaseDetail)
+
+
+@router.post("/cases/{case_id}/assign", tags=["case handler"],
+             responses={**STAFF, **problem_responses(409)})
+async def assign_case(case_id: UUID, body: Assignment, actor: HandlerDep,
+                      rpc: RpcDep) -> CaseSummary:
+    """Take the case (no handler given) or hand it to a colleague. Refused (409, audited) when
+    the handler declared a conflict of interest with the case's respondent."""
+    return await rpc(S.CASES_ASSIGN, AssignCase(actor=actor, case_id=case_id,
+                                                handler=body.handler), CaseSummary)
+
+
+@router.put("/cases/{case_id}/coding", tags=["case handler"], responses=STAFF)
+async def code_case(case_id: UUID, body: Coding, actor: HandlerDep, rpc: RpcDep) -> CaseDetail:
+    """Code issue, corridor and respondent (needed to close). A third case against the same
+    respondent within 90 days alerts the organisation."""
+    return await rpc(S.CASES_CODE, CodeCase(actor=actor, case_id=case_id, **body.model_dump()),
+                     CaseDetail)
+
+
+@router.post("/cases/{case_id}/messages", status_code=status.HTTP_201_CREATED,
+             tags=["case handler"], responses=STAFF)
+async def message_reporter(case_id: UUID, body: Acknowledgement, actor: HandlerDep,
+                           rpc: RpcDep) -> CaseMessageView:
+    """Write to the reporter's receipt-protected inbox (it counts as the update they are owed
+    at least every 30 days)."""
+    command = MessageReporter(actor=actor, case_id=case_id, body=body.message)
+    return await rpc(S.CASES_MESSAGE, command, CaseMessageView)
+
+
+@router.post("/me/conflicts", status_code=status.HTTP_201_CREATED, tags=["case handler"],
+             responses=problem_responses(401, 403))
+async def declare_conflict(body: ConflictDeclaration, actor: HandlerDep,
+                           rpc: RpcDep) -> ConflictView:
+    """Declare a conflict of interest with an employer or agency: you will not be assigned
+    cases against it."""
+    return await rpc(S.CASES_DECLARE_CONFLICT,
+                     DeclareConflict(actor=actor, respondent=body.respondent), ConflictView)
+
+
+@router.get("/me/conflicts", tags=["case handler"], responses=problem_responses(401, 403))
+async def my_conflicts(actor: HandlerDep, rpc: RpcDep) -> ConflictList:
+    """The conflicts of interest you declared."""
+    return await rpc(S.CASES_CONFLICTS, ConflictsQuery(actor=actor), ConflictList)
 
 
 @router.post("/cases/{case_id}/sessions", status_code=status.HTTP_201_CREATED, tags=["mediator"],

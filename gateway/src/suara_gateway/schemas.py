@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from suara_contracts.rpc import Answer, FormSpec, InboxMessage, RemedyRoute, SessionMode
+from suara_contracts.rpc import (
+    Answer,
+    FormSpec,
+    InboxMessage,
+    RemedyRoute,
+    RespondentKind,
+    SessionMode,
+)
 
 
 class _Body(BaseModel):
@@ -79,6 +86,31 @@ class RemedyWithdrawal(_Body):
 class Acknowledgement(_Body):
     message: str = Field(min_length=1, max_length=4000,
                          description="shown to the reporter in their receipt-protected inbox")
+
+
+class Transition(_Body):
+    to: str = Field(min_length=1, max_length=32, examples=["in-assessment"])
+    reason: str = Field(default="", max_length=2000, description=(
+        "kept on the case as a note; required to withdraw or to reopen on appeal"))
+    message: str | None = Field(default=None, max_length=4000, description=(
+        "also tell the reporter, in their inbox (required to acknowledge)"))
+
+
+class Assignment(_Body):
+    handler: str | None = Field(default=None, max_length=200, description=(
+        "the colleague's account id; yourself when left out"))
+
+
+class Coding(_Body):
+    issues: list[str] = Field(min_length=1, max_length=20, examples=[["unpaid-wages"]])
+    origin: str = Field(pattern=r"^([A-Z]{2}|other)$", examples=["ID"])
+    destination: str = Field(pattern=r"^([A-Z]{2}|other)$", examples=["MY"])
+    respondent: str = Field(min_length=1, max_length=200, examples=["Maju Jaya Sdn Bhd"])
+    respondent_kind: RespondentKind
+
+
+class ConflictDeclaration(_Body):
+    respondent: str = Field(min_length=1, max_length=200)
 
 
 class SessionProposal(_Body):

@@ -6,21 +6,33 @@ from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import service
+from suara_cases import deadlines, service, work
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import ReporterFollowUp, SessionProposed, SubmissionReceived
 from suara_contracts.rpc import (
     AcknowledgeCase,
+    AssignCase,
     CaseDetail,
     CaseList,
     CaseListQuery,
+    CaseMessageView,
     CaseQuery,
     CaseSummary,
+    CodeCase,
+    ConflictList,
+    ConflictsQuery,
+    ConflictView,
+    DeclareConflict,
+    MessageReporter,
+    TransitionCase,
 )
 from suara_contracts.subjects import Evt, Rpc
+from suara_kit.clock import today
+from suara_kit.errors import Conflict
 from suara_kit.service import ServiceApp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,15 +43,72 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     settings = settings or CasesSettings()
     app = ServiceApp("case-management", settings, migrations=MIGRATIONS, outbox=Outbox,
                      inbox=Inbox, rpc_prefix=Rpc.CASES)
-    within = timedelta(days=settings.acknowledge_within_days)
+
+    policy = settings.deadlines_for
 
     async def list_cases(query: CaseListQuery) -> CaseList:
         async with app.transaction() as session:
-            return CaseList(items=await service.list_cases(session, query.actor))
+            return CaseList(items=await service.list_cases(session, query.actor, policy))
 
     async def get_case(query: CaseQuery) -> CaseDetail:
         async with app.transaction() as session:
-            return await service.get_case(session, query.actor, query.case_id)
+            return await service.get_case(session, query.actor, query.case_id, policy)
+
+    def emit_outcome(session: AsyncSession, outcome: work.Outcome) -> None:
+        if outcome.changed:
+            app.emit(session, Evt.CASE_STATUS_CHANGED, outcome.changed)
+        if outcome.message:
+            app.emit(session, Evt.REPORTER_MESSAGE, outcome.message)
+        if outcome.cluster:
+            app.emit(session, Evt.CLUSTER_DETECTED, outcome.cluster)
+
+    async def transition(command: TransitionCase) -> CaseDetail:
+        async with app.transaction() as session:
+            outcome = await work.transition(session, command.actor, command)
+            emit_outcome(session, outcome)
+            return await service.detail(session, outcome.case, policy)
+
+    async def assign(command: AssignCase) -> CaseSummary:
+        async with app.transaction() as session:
+            outcome = await work.assign(session, command.actor, command)
+            view = service.summary(outcome.case, [], policy)
+        if outcome.refused:  # refused after the audit entry is committed
+            raise Conflict(outcome.refused)
+        return view
+
+    async def code(command: CodeCase) -> CaseDetail:
+        async with app.transaction() as session:
+            outcome = await work.code(session, command.actor, command, settings.cluster_size,
+                                      settings.cluster_window_days)
+            emit_outcome(session, outcome)
+            return await service.detail(session, outcome.case, policy)
+
+    async def message(command: MessageReporter) -> CaseMessageView:
+        async with app.transaction() as session:
+            note, outgoing = await work.send_message(session, command.actor, command.case_id,
+                                                     command.body)
+            app.emit(session, Evt.REPORTER_MESSAGE, outgoing)
+            return service.message_view(note)
+
+    async def declare_conflict(command: DeclareConflict) -> ConflictView:
+        async with app.transaction() as session:
+            return await work.declare_conflict(session, command.actor, command)
+
+    async def conflicts(query: ConflictsQuery) -> ConflictList:
+        async with app.transaction() as session:
+            return ConflictList(items=await work.conflicts_of(session, query.actor))
+
+    async def scan_deadlines() -> None:
+        """Alert every newly missed deadline once (each replica scans; the alert table keeps
+        a breach from being raised twice)."""
+        try:
+            async with app.transaction() as session:
+                for breach in await deadlines.scan(session, today(),
+                                                   settings.organisation_deadlines,
+                                                   policy("")):
+                    app.emit(session, Evt.DEADLINE_BREACHED, breach)
+        except IntegrityError:
+            pass  # another replica raised these alerts at the same moment
 
     async def acknowledge(command: AcknowledgeCase) -> CaseSummary:
         async with app.transaction() as session:
@@ -51,6 +120,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
             return service.summary(case, sessions.get(case.id, []))
 
     async def on_submission(session: AsyncSession, _: UUID, event: SubmissionReceived) -> None:
+        within = timedelta(days=policy(event.organisation).acknowledge_within_days)
         opened = await service.open_case(session, event, within)
         if opened:
             app.emit(session, Evt.CASE_OPENED, opened)
@@ -64,6 +134,13 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.CASES_LIST, CaseListQuery, list_cases)
     app.rpc(Rpc.CASES_GET, CaseQuery, get_case)
     app.rpc(Rpc.CASES_ACKNOWLEDGE, AcknowledgeCase, acknowledge)
+    app.rpc(Rpc.CASES_TRANSITION, TransitionCase, transition)
+    app.rpc(Rpc.CASES_ASSIGN, AssignCase, assign)
+    app.rpc(Rpc.CASES_CODE, CodeCase, code)
+    app.rpc(Rpc.CASES_MESSAGE, MessageReporter, message)
+    app.rpc(Rpc.CASES_DECLARE_CONFLICT, DeclareConflict, declare_conflict)
+    app.rpc(Rpc.CASES_CONFLICTS, ConflictsQuery, conflicts)
+    app.every(settings.deadline_scan_seconds, "cases-deadline-scan", scan_deadlines)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",
                  on_submission)
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)

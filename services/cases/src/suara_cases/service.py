@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import audit, repository
+from suara_cases import audit, deadlines, repository
 from suara_cases.models import Case, CaseMessage, CaseSession
+from suara_cases.settings import DeadlinePolicy
 from suara_cases.states import CaseStatus, check_transition
 from suara_contracts.events import (
     CaseOpened,
@@ -24,6 +26,12 @@ from suara_kit.errors import Forbidden, NotFound
 from suara_kit.ids import uuid7
 
 HANDLER = "case-handler"
+Policies = Callable[[str], DeadlinePolicy]
+
+
+def default_policy(_: str) -> DeadlinePolicy:
+    """The EU Directive's limits, for callers that configure nothing."""
+    return DeadlinePolicy()
 
 
 async def open_case(session: AsyncSession, event: SubmissionReceived,
@@ -53,33 +61,52 @@ def require_handler(actor: Actor) -> str:
     return actor.organisation
 
 
-async def case_for(session: AsyncSession, actor: Actor, case_id: UUID) -> Case:
-    """A case of the handler's own organisation (others' cases are simply not found)."""
+async def case_for(session: AsyncSession, actor: Actor, case_id: UUID,
+                   write: bool = False) -> Case:
+    """A case of the handler's own organisation (others' cases are simply not found). Its
+    content and its work belong to the handler it is assigned to; an unassigned case is
+    open to every handler of the organisation, for triage."""
     organisation = require_handler(actor)
     case = await repository.get(session, case_id)
     if case is None or case.organisation != organisation:
         raise NotFound("No such case in your organisation.")
+    if case.assigned_to and case.assigned_to != actor.subject:
+        action = "work on" if write else "read"
+        raise Forbidden(f"This case is assigned to another handler; only they can {action} it.")
     return case
 
 
-async def list_cases(session: AsyncSession, actor: Actor) -> list[CaseSummary]:
-    """The handler's triage queue."""
+async def list_cases(session: AsyncSession, actor: Actor,
+                     policy: Policies = default_policy) -> list[CaseSummary]:
+    """The handler's triage queue: every case of the organisation (no content)."""
     cases = await repository.triage_queue(session, require_handler(actor))
     sessions = await repository.sessions_of(session, [c.id for c in cases])
     await audit.record(session, actor.subject, "list", None)
-    return [summary(c, sessions.get(c.id, [])) for c in cases]
+    return [summary(c, sessions.get(c.id, []), policy) for c in cases]
 
 
-async def get_case(session: AsyncSession, actor: Actor, case_id: UUID) -> CaseDetail:
+async def get_case(session: AsyncSession, actor: Actor, case_id: UUID,
+                   policy: Policies = default_policy) -> CaseDetail:
     """One case with its answers; the read is audited."""
     case = await case_for(session, actor, case_id)
+    await audit.record(session, actor.subject, "read", case.id)
+    return await detail(session, case, policy)
+
+
+async def detail(session: AsyncSession, case: Case,
+                 policy: Policies = default_policy) -> CaseDetail:
+    """A case as its handler reads it."""
     sessions = await repository.sessions_of(session, [case.id])
     messages = await repository.messages_of(session, case.id)
-    await audit.record(session, actor.subject, "read", case.id)
-    return CaseDetail(**summary(case, sessions.get(case.id, [])).model_dump(),
+    return CaseDetail(**summary(case, sessions.get(case.id, []), policy).model_dump(),
                       language=case.language, answers=case.answers,
                       identifying=case.identifying,
-                      messages=[message_view(m) for m in messages])
+                      messages=[message_view(m) for m in messages],
+                      coded_issues=case.coded_issues, corridor_origin=case.corridor_origin,
+                      corridor_destination=case.corridor_destination,
+                      respondent=case.respondent, respondent_kind=case.respondent_kind,
+                      decided_by=case.decided_by, appeal_against=case.appeal_against,
+                      closed_on=case.closed_on)
 
 
 REPORTER = "reporter"
@@ -108,10 +135,11 @@ async def reporter_followed_up(session: AsyncSession, event: ReporterFollowUp) -
 async def acknowledge(session: AsyncSession, actor: Actor, case_id: UUID, message: str
                       ) -> tuple[Case, CaseStatusChanged, ReporterMessage]:
     """received → acknowledged, with a message to the reporter's inbox."""
-    case = await case_for(session, actor, case_id)
+    case = await case_for(session, actor, case_id, write=True)
     check_transition(case.status, CaseStatus.ACKNOWLEDGED)
     previous = case.status
     case.status, case.acknowledged_on = CaseStatus.ACKNOWLEDGED, today()
+    case.last_update_on = today()
     note = CaseMessage(id=uuid7(), case_id=case.id, author=actor.subject[:64], body=message,
                        sent_on=today())
     session.add(note)
@@ -137,11 +165,15 @@ async def record_session(session: AsyncSession, event: SessionProposed) -> None:
     await audit.record(session, "system", "session-proposed", event.case_id)
 
 
-def summary(case: Case, sessions: list[CaseSession]) -> CaseSummary:
-    """A case as it appears in a list."""
+def summary(case: Case, sessions: list[CaseSession],
+            policy: Policies = default_policy) -> CaseSummary:
+    """A case as it appears in a list, with its deadlines."""
+    rules = policy(case.organisation)
     return CaseSummary(
         case_id=case.id, reference=case.reference, organisation=case.organisation,
         status=case.status, risk=case.risk, risk_reasons=case.risk_reasons,  # type: ignore[arg-type]
         received_on=case.received_on, acknowledge_by=case.acknowledge_by,
         sessions=[SessionRef(session_id=s.id, starts_at=s.starts_at, ends_at=s.ends_at,
-                             timezone=s.timezone, mode=s.mode) for s in sessions])
+                             timezone=s.timezone, mode=s.mode) for s in sessions],
+        assigned_to=case.assigned_to, due=dict(deadlines.due(case, rules)),
+        overdue=list(deadlines.overdue(case, rules, today())))

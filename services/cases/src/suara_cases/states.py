@@ -36,6 +36,11 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 }
 
 
+OPEN_STATES: frozenset[CaseStatus] = frozenset({
+    S.RECEIVED, S.ACKNOWLEDGED, S.IN_ASSESSMENT, S.REFERRED, S.IN_MEDIATION, S.IN_RESOLUTION})
+DECISIONS: frozenset[CaseStatus] = frozenset({S.RESOLVED, S.NOT_UPHELD})
+
+
 def check_transition(current: str, target: CaseStatus) -> None:
     """Raise a 409 naming the allowed moves when `current` cannot become `target`."""
     allowed = TRANSITIONS[CaseStatus(current)]

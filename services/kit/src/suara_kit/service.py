@@ -61,6 +61,7 @@ class ServiceApp:
         self.relay: OutboxRelay | None = None
         self._micro: Service | None = None
         self._on_start: list[Callable[[], Awaitable[None]]] = []
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
         self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
 
     # registration
@@ -82,6 +83,21 @@ class ServiceApp:
         """Run `hook` once the database is migrated, before any endpoint is served (e.g. to
         store seed data); it must be safe when several replicas run it at once."""
         self._on_start.append(hook)
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` every `seconds` while the service runs (first run after one interval).
+        A failing run is logged and the next one happens anyway; every replica runs it, so
+        the job must be safe to run concurrently."""
+        self._periodic.append((name, seconds, job))
+
+    async def _repeat(self, name: str, seconds: float,
+                      job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:  # keep the schedule: the next run may succeed
+                log.exception("periodic job %s failed", name)
 
     # transactions and events
     @asynccontextmanager
@@ -140,6 +156,8 @@ class ServiceApp:
             await consumer.ensure()
             self._consumers.append(consumer)
             self._tasks.append(asyncio.create_task(consumer.run(), name=spec.durable))
+        for name, seconds, job in self._periodic:
+            self._tasks.append(asyncio.create_task(self._repeat(name, seconds, job), name=name))
         self._micro = await add_service(self.nc, name=self.name.replace("-", "_"),
                                         version="1.0.0", description=f"Suara {self.name}")
         for subject, handler in self._endpoints.items():
