@@ -145,11 +145,28 @@ SAMPLES: dict[str, Doc] = {
         "submission_id": SUBMISSION, "kind": "information", "text": "Gaji Maret juga belum.",
         "attachment_ids": [UUID("2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e")],
         "sent_on": date(2026, 3, 4)},
+    Evt.DEADLINE_BREACHED: {
+        "case_id": CASE, "organisation": "cso-east", "kind": "acknowledge",
+        "due_on": date(2026, 3, 9), "assigned_to": "staff-7"},
+    Evt.CLUSTER_DETECTED: {
+        "organisation": "cso-east", "respondent": "Maju Jaya Sdn Bhd",
+        "case_ids": [CASE, UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f")], "window_days": 90},
     Evt.SESSION_PROPOSED: {
         "session_id": UUID("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f"), "case_id": CASE,
         "organisation": "cso-east", "starts_at": datetime(2026, 3, 15, 2, tzinfo=UTC),
         "ends_at": datetime(2026, 3, 15, 3, tzinfo=UTC), "timezone": "Asia/Kuala_Lumpur",
         "mode": "in-person"},
+    **{subject: {
+        "referral_id": UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"), "case_id": CASE,
+        "linked_case_id": None if fact in ("created", "rejected") else CASE,
+        "type": "referral", "from_organisation": "cso-east", "to_organisation": "cso-west",
+        "from_status": None if fact == "created" else "pending", "to_status": to}
+       for subject, fact, to in (
+           (Evt.REFERRAL_CREATED, "created", "pending"),
+           (Evt.REFERRAL_ACCEPTED, "accepted", "accepted"),
+           (Evt.REFERRAL_REJECTED, "rejected", "rejected"),
+           (Evt.REFERRAL_COMPLETED, "completed", "done"),
+           (Evt.REFERRAL_REVOKED, "revoked", "revoked"))},
 }
 JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "string": str, "integer": int, "number": (int, float), "boolean": bool,

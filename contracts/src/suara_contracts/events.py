@@ -127,6 +127,21 @@ class SessionProposed(_Event):
     mode: str
 
 
+class ReferralChanged(_Event):
+    """A referral or transfer between organisations was made or moved on (created, accepted,
+    rejected, completed, revoked). Ids and organisations only: never case content."""
+
+    referral_id: UUID
+    case_id: UUID = Field(description="the sending organisation's case")
+    linked_case_id: UUID | None = Field(default=None, description=(
+        "the receiving organisation's case, once accepted (for a transfer: the case itself)"))
+    type: Literal["referral", "transfer"]
+    from_organisation: str
+    to_organisation: str
+    from_status: str | None = Field(default=None, description="None when created")
+    to_status: str
+
+
 EVENT_TYPES: dict[str, type[_Event]] = {
     Evt.SUBMISSION_RECEIVED: SubmissionReceived,
     Evt.CASE_OPENED: CaseOpened,
@@ -136,4 +151,9 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     Evt.DEADLINE_BREACHED: DeadlineBreached,
     Evt.CLUSTER_DETECTED: ClusterDetected,
     Evt.SESSION_PROPOSED: SessionProposed,
+    Evt.REFERRAL_CREATED: ReferralChanged,
+    Evt.REFERRAL_ACCEPTED: ReferralChanged,
+    Evt.REFERRAL_REJECTED: ReferralChanged,
+    Evt.REFERRAL_COMPLETED: ReferralChanged,
+    Evt.REFERRAL_REVOKED: ReferralChanged,
 }

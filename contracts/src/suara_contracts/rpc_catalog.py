@@ -6,6 +6,20 @@ from typing import Final
 
 from pydantic import BaseModel
 
+from suara_contracts.referrals import (
+    CaseReferrals,
+    CaseReferralsQuery,
+    ConsentView,
+    CreateReferral,
+    DirectoryQuery,
+    MoveReferral,
+    OrganisationList,
+    RecordConsent,
+    ReferralList,
+    ReferralListQuery,
+    ReferralQuery,
+    ReferralView,
+)
 from suara_contracts.rpc import (
     AcknowledgeCase,
     AnswersChecked,
@@ -83,6 +97,13 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.CASES_DECLARE_CONFLICT: (DeclareConflict, ConflictView),
     Rpc.CASES_CONFLICTS: (ConflictsQuery, ConflictList),
     Rpc.CASES_HEALTH: (HealthQuery, Health),
+    Rpc.CASES_REFERRAL_DIRECTORY: (DirectoryQuery, OrganisationList),
+    Rpc.CASES_REFERRAL_CONSENT: (RecordConsent, ConsentView),
+    Rpc.CASES_REFERRAL_CREATE: (CreateReferral, ReferralView),
+    Rpc.CASES_REFERRAL_LIST: (ReferralListQuery, ReferralList),
+    Rpc.CASES_REFERRAL_GET: (ReferralQuery, ReferralView),
+    Rpc.CASES_REFERRAL_OF_CASE: (CaseReferralsQuery, CaseReferrals),
+    Rpc.CASES_REFERRAL_MOVE: (MoveReferral, ReferralView),
     Rpc.MEDIATION_PROPOSE: (ProposeSession, SessionView),
     Rpc.MEDIATION_HEALTH: (HealthQuery, Health),
     Rpc.NOTIFICATION_INBOX: (InboxQuery, Inbox),

@@ -46,6 +46,14 @@ class Rpc:
     CASES_DECLARE_CONFLICT: Final = f"{CASES}.declare-conflict"
     CASES_CONFLICTS: Final = f"{CASES}.conflicts"
     CASES_HEALTH: Final = f"{CASES}.health"
+    # referrals and transfers between organisations (suara_contracts.referrals)
+    CASES_REFERRAL_DIRECTORY: Final = f"{CASES}.referral-directory"
+    CASES_REFERRAL_CONSENT: Final = f"{CASES}.referral-consent"
+    CASES_REFERRAL_CREATE: Final = f"{CASES}.referral-create"
+    CASES_REFERRAL_LIST: Final = f"{CASES}.referral-list"
+    CASES_REFERRAL_GET: Final = f"{CASES}.referral-get"
+    CASES_REFERRAL_OF_CASE: Final = f"{CASES}.referral-of-case"
+    CASES_REFERRAL_MOVE: Final = f"{CASES}.referral-move"
 
     MEDIATION: Final = "suara.rpc.mediation.v1"
     MEDIATION_PROPOSE: Final = f"{MEDIATION}.propose"
@@ -75,6 +83,11 @@ class Evt:
     DEADLINE_BREACHED: Final = "suara.evt.cases.deadline.breached.v1"
     CLUSTER_DETECTED: Final = "suara.evt.cases.cluster.detected.v1"
     SESSION_PROPOSED: Final = "suara.evt.mediation.session.proposed.v1"
+    REFERRAL_CREATED: Final = "suara.evt.cases.referral.created.v1"
+    REFERRAL_ACCEPTED: Final = "suara.evt.cases.referral.accepted.v1"
+    REFERRAL_REJECTED: Final = "suara.evt.cases.referral.rejected.v1"
+    REFERRAL_COMPLETED: Final = "suara.evt.cases.referral.completed.v1"
+    REFERRAL_REVOKED: Final = "suara.evt.cases.referral.revoked.v1"
 
 
 def dlq_subject(consumer: str) -> str:

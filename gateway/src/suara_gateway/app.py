@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from suara_gateway import api, pages, problems
+from suara_gateway import api, api_referrals, pages, problems
 from suara_gateway.anonymity import AnonymityMiddleware
 from suara_gateway.deps import Rpc
 from suara_gateway.edge import EdgeMiddleware
@@ -50,6 +50,7 @@ def create_app(settings: GatewaySettings | None = None,
                   lifespan=lifespan)
     problems.install(app)
     app.include_router(api.router)
+    app.include_router(api_referrals.router)
     app.include_router(api.health_router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -248,3 +248,13 @@ async def test_a_stricter_organisation_policy_applies(db: Database) -> None:
     async with db.transaction() as session:
         breaches = await deadlines.scan(session, date(2026, 1, 4), strict)
     assert [(b.kind, b.due_on) for b in breaches] == [("acknowledge", date(2026, 1, 3))]
+
+
+async def test_a_case_that_came_by_referral_has_no_reporter_inbox(db: Database) -> None:
+    case_id = await new_case(db, reference="RF-AAAA-BBBB")
+    async with db.transaction() as session:
+        with pytest.raises(Conflict, match="inbox stays with the referring organisation"):
+            await work.send_message(session, ANI, case_id, "Hello")
+        case = await session.get(Case, case_id)
+        assert case is not None
+        assert deadlines.due(case, POLICY) == {}

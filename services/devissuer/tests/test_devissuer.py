@@ -101,7 +101,7 @@ def test_realm_export_is_consistent() -> None:
     check_realm(realm)
     assert realm.access_token_lifespan == 300
     assert set(realm.roles) == {"case-handler", "mediator", "cso-partner", "worker-committee",
-                                "employer-liaison", "admin"}
+                                "employer-liaison", "admin", "consent-override"}
     assert realm.groups["/organisations/map-foundation"].attributes["country"] == ("TH",)
     api, norole = realm.client("suara-api"), realm.user("norole.tenaganita")
     assert api is not None

@@ -20,13 +20,22 @@ from suara_cases.states import OPEN_STATES, CaseStatus
 from suara_contracts.events import DeadlineBreached
 
 Kind = Literal["acknowledge", "feedback", "update"]
+REFERRAL_PREFIX = "RF-"
+
+
+def is_referral_copy(case: Case) -> bool:
+    """A receiving organisation's linked case (see `referrals`), not the reporter's own."""
+    return case.reference.startswith(REFERRAL_PREFIX)
 DECIDED = {CaseStatus.RESOLVED, CaseStatus.NOT_UPHELD, CaseStatus.WITHDRAWN,
            CaseStatus.CLOSED}
 
 
 def due(case: Case, policy: DeadlinePolicy) -> dict[Kind, date]:
-    """The deadlines a case still has to meet."""
+    """The deadlines a case still has to meet. A case that came by referral owes the reporter
+    nothing directly: the referring organisation keeps their inbox and its deadlines."""
     found: dict[Kind, date] = {}
+    if is_referral_copy(case):
+        return found
     if case.status == CaseStatus.RECEIVED:
         found["acknowledge"] = case.received_on + timedelta(days=policy.acknowledge_within_days)
     if case.acknowledged_on and case.status not in DECIDED:

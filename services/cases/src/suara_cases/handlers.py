@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import deadlines, service, work
+from suara_cases import deadlines, referrals, service, work
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import ReporterFollowUp, SessionProposed, SubmissionReceived
@@ -146,4 +146,8 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)
     app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "cases-reporter-follow-up",
                  on_follow_up)
+    # -- referrals between organisations: rules in referrals.py ---------------------------
+    for subject, body, handler in referrals.endpoints(app, referrals.load_directory()):
+        app.rpc(subject, body, handler)
+    # -- end of referrals -------------------------------------------------------------------
     return app

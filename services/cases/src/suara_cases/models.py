@@ -137,3 +137,6 @@ class Outbox(OutboxRow, Base, table=True):
 
 class Inbox(InboxRow, Base, table=True):
     pass
+
+
+from suara_cases import referral_models  # noqa: E402, F401  (referral tables, for Alembic)

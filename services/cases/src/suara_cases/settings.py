@@ -16,21 +16,6 @@ class DeadlinePolicy(BaseModel):
     acknowledge_within_days: int = Field(default=7, ge=1, le=7)
     feedback_within_days: int = Field(default=90, ge=7, le=90)
     update_every_days: int = Field(default=30, ge=7, le=30)
-    organisation_deadlines: dict[str, DeadlinePolicy] = Field(default={}, description=(
-        "stricter deadlines for some organisations, e.g. "
-        '{"tenaganita": {"acknowledge_within_days": 3}}'))
-    deadline_scan_seconds: float = Field(default=300, gt=0)
-    cluster_size: int = Field(default=3, ge=2)
-    cluster_window_days: int = Field(default=90, ge=7)
-
-    def deadlines_for(self, organisation: str) -> DeadlinePolicy:
-        """The organisation's own deadlines, or the service-wide ones."""
-        return self.organisation_deadlines.get(organisation) or DeadlinePolicy(
-            acknowledge_within_days=self.acknowledge_within_days,
-            feedback_within_days=self.feedback_within_days,
-            update_every_days=self.update_every_days)
-    feedback_within_days: int = Field(default=90, ge=7, le=90)
-    update_every_days: int = Field(default=30, ge=7, le=30)
 
 
 class CasesSettings(ServiceSettings):

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_cases import audit
+from suara_cases.deadlines import is_referral_copy
 from suara_cases.models import Case, CaseMessage, ClusterAlert, ConflictOfInterest
 from suara_cases.service import case_for, require_handler
 from suara_cases.states import DECISIONS, CaseStatus, check_transition
@@ -51,7 +52,13 @@ class Outcome:
     refused: str | None = None  # a refusal to raise after the audit entry is committed
 
 
+NO_INBOX = ("This case came to you by referral: the reporter's inbox stays with the referring "
+            "organisation. Record your outcome on the referral instead.")
+
+
 def _message(case: Case, actor: Actor, body: str, kind: str = "to-reporter") -> CaseMessage:
+    if kind == "to-reporter" and is_referral_copy(case):
+        raise Conflict(NO_INBOX)
     return CaseMessage(id=uuid7(), case_id=case.id, author=actor.subject[:64], body=body,
                        sent_on=today(), kind=kind, attachment_ids=[])
 
