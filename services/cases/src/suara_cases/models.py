@@ -80,6 +80,20 @@ class CaseMessage(Base, table=True):
         JSON, nullable=False, server_default="[]"))
 
 
+class CheckIn(Base, table=True):
+    """A question to the reporter after closure (1, 3 and 6 months): has anyone punished you
+    for complaining? A yes reopens the case."""
+
+    __tablename__ = "check_in"
+
+    case_id: UUID = Field(primary_key=True, foreign_key="case.id")
+    due_on: date = Field(primary_key=True)
+    message_id: UUID | None = Field(default=None, index=True)
+    sent_on: date | None = None
+    answered_on: date | None = None
+    answer: str | None = Field(default=None, max_length=8)
+
+
 class ConflictOfInterest(Base, table=True):
     """A handler declared they cannot handle cases against this respondent (a relative, a
     former employer, a business partner...)."""

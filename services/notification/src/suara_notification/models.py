@@ -27,6 +27,9 @@ class StoredMessage(Base, table=True):
     sent_on: date
     from_reporter: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     attachments: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    kind: str = Field(default="message", max_length=24,
+                      sa_column_kwargs={"server_default": "message"})
+    answered: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Delivery(Base, table=True):
