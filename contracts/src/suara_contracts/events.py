@@ -57,10 +57,13 @@ class ReporterFollowUp(_Event):
 
     follow_up_id: UUID
     submission_id: UUID
-    kind: Literal["reply", "information"]
+    kind: Literal["reply", "information", "check-in"]
     text: str
     attachment_ids: list[UUID] = []
     sent_on: date = Field(description="coarsened to the day")
+    answers_message: UUID | None = Field(default=None, description=(
+        "for a check-in: the message that asked"))
+    answer: Literal["yes", "no"] | None = None
 
 
 class DeadlineBreached(_Event):
@@ -113,6 +116,9 @@ class ReporterMessage(_Event):
     submission_id: UUID
     organisation: str
     body: str
+    asks: Literal["check-in"] | None = Field(default=None, description=(
+        "the message asks the reporter a question the inbox lets them answer: 'check-in' asks, "
+        "after closure, whether anyone punished them for complaining (yes/no)"))
 
 
 class SessionProposed(_Event):

@@ -252,7 +252,7 @@ class ReportStatus(_Msg):
     answers: dict[str, Answer] = {}
 
 
-FollowUpKind = Literal["reply", "information"]
+FollowUpKind = Literal["reply", "information", "check-in"]
 
 
 class FollowUp(_Msg):
@@ -264,10 +264,17 @@ class FollowUp(_Msg):
     kind: FollowUpKind = "reply"
     text: str = Field(default="", max_length=5000)
     files: list[str] = Field(default=[], max_length=5, description="tokens from /api/v1/uploads")
+    answers_message: UUID | None = Field(default=None, description=(
+        "for kind check-in: the id of the inbox message that asked"))
+    answer: Literal["yes", "no"] | None = Field(default=None, description=(
+        "for kind check-in: has anyone punished you for complaining since your case closed?"))
 
     @model_validator(mode="after")
     def _something(self) -> FollowUp:
-        if not self.text.strip() and not self.files:
+        if self.kind == "check-in":
+            if self.answers_message is None or self.answer is None:
+                raise ValueError("a check-in answer needs answers_message and answer (yes/no)")
+        elif not self.text.strip() and not self.files:
             raise ValueError("write something or attach a file")
         return self
 
@@ -527,6 +534,8 @@ class InboxMessage(_Msg):
     from_reporter: bool = Field(default=False, description="the reporter's own reply or added "
                                 "information, so the inbox reads as a conversation")
     attachments: int = 0
+    kind: Literal["message", "check-in-question", "check-in-answer"] = "message"
+    answered: bool = Field(default=False, description="for a question: the reporter answered")
 
 
 class Inbox(_Msg):

@@ -9,6 +9,7 @@ from dataclasses import field as dataclass_field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
+from uuid import UUID
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
@@ -478,7 +479,8 @@ def _secrets(posted: FormData) -> tuple[str, str]:
 
 
 async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix: str,
-                       reference: str, receipt: str, notice: str | None = None) -> HTMLResponse:
+                       reference: str, receipt: str, notice: str | None = None,
+                       answered: UUID | None = None) -> HTMLResponse:
     """The reporter's status, messages and report, or the lookup form with what went wrong."""
     gettext = i18n.translations(language).gettext
     try:
@@ -502,7 +504,8 @@ async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix
     return _render(request, "status.html", language, prefix, view=view, routes=routes,
                    status_label=gettext(label) if label else view.status,
                    received_on=format_date(view.received_on, "long", locale=language.locale),
-                   reference=reference, receipt=receipt, notice=notice, reported=reported)
+                   reference=reference, receipt=receipt, notice=notice, reported=reported,
+                   answered=answered)
 
 
 async def _follow_up(request: Request, rpc: RpcDep, language: Language,
@@ -573,6 +576,34 @@ def _writer(kind: FollowUpKind | Literal["upload"], path: str) -> Page:
     return page
 
 
+async def _check_in(request: Request, rpc: RpcDep, language: Language,
+                    prefix: str) -> HTMLResponse:
+    """The reporter's answer to a post-closure check-in: punished for complaining, or not."""
+    gettext = i18n.translations(language).gettext
+    posted = await request.form()
+    reference, receipt = _secrets(posted)
+    answer = str(posted.get("answer", ""))
+    try:
+        message = FollowUp(reference=reference, receipt=receipt, kind="check-in",
+                           answers_message=UUID(str(posted.get("question", ""))),
+                           answer=answer)  # type: ignore[arg-type]
+    except ValueError:
+        return _render(request, "follow_up.html", language, prefix, status=422,
+                       error=gettext("Enter both your reference and your receipt."))
+    try:
+        await rpc(S.INTAKE_FOLLOW_UP, message, FollowUpSent)
+    except SuaraError as exc:
+        if exc.status >= 500:
+            raise
+        return _render(request, "follow_up.html", language, prefix, status=exc.status,
+                       error=lookup_error(exc, language))
+    notice = (gettext("Thank you for telling us. Your case is opened again; your case handler "
+                      "will write to you here.") if answer == "yes"
+              else gettext("Thank you for answering."))
+    return await _status_page(request, rpc, language, prefix, reference, receipt,
+                              notice=notice, answered=message.answers_message)
+
+
 Page = Callable[[Request, RpcDep, Language, str], Awaitable[HTMLResponse]]
 
 
@@ -607,5 +638,7 @@ post_in_every_language("/upload", _writer("upload", "/upload"), "Add photos or d
                        "the report")
 post_in_every_language("/claim", _claim, "Turn a one-time code from assisted or partner intake "
                        "into the worker's own receipt")
+post_in_every_language("/check-in", _check_in, "Answer a check-in after closure: was the "
+                       "reporter punished for complaining?")
 post_in_every_language("/follow-up", _follow_up, "Status and messages for a reference and "
                        "receipt")

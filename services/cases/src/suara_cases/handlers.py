@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import deadlines, referrals, service, work
+from suara_cases import checkins, deadlines, referrals, service, work
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import ReporterFollowUp, SessionProposed, SubmissionReceived
@@ -130,6 +130,17 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
 
     async def on_follow_up(session: AsyncSession, _: UUID, event: ReporterFollowUp) -> None:
         await service.reporter_followed_up(session, event)
+        if event.kind == "check-in":
+            reopened = await checkins.answered(session, event, today())
+            if reopened:
+                app.emit(session, Evt.CASE_STATUS_CHANGED, reopened)
+
+    async def send_check_ins() -> None:
+        """Ask closed cases' reporters whether anyone punished them (each replica runs this;
+        a check-in is sent once: the row is updated in the same transaction)."""
+        async with app.transaction() as session:
+            for question in await checkins.due_now(session, today()):
+                app.emit(session, Evt.REPORTER_MESSAGE, question)
 
     app.rpc(Rpc.CASES_LIST, CaseListQuery, list_cases)
     app.rpc(Rpc.CASES_GET, CaseQuery, get_case)
@@ -141,6 +152,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.CASES_DECLARE_CONFLICT, DeclareConflict, declare_conflict)
     app.rpc(Rpc.CASES_CONFLICTS, ConflictsQuery, conflicts)
     app.every(settings.deadline_scan_seconds, "cases-deadline-scan", scan_deadlines)
+    app.every(settings.deadline_scan_seconds, "cases-check-ins", send_check_ins)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",
                  on_submission)
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)

@@ -120,7 +120,7 @@ def message_view(message: CaseMessage) -> CaseMessageView:
 
 
 async def reporter_followed_up(session: AsyncSession, event: ReporterFollowUp) -> None:
-    """Put the reporter's reply or added information on their case."""
+    """Put the reporter's reply, added information or check-in answer on their case."""
     if await session.get(CaseMessage, event.follow_up_id) is not None:
         return
     case = await repository.by_submission(session, event.submission_id)

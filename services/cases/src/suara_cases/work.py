@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import audit
+from suara_cases import audit, checkins
 from suara_cases.deadlines import is_referral_copy
 from suara_cases.models import Case, CaseMessage, ClusterAlert, ConflictOfInterest
 from suara_cases.service import case_for, require_handler
@@ -115,8 +115,10 @@ async def transition(session: AsyncSession, actor: Actor, command: TransitionCas
         case.decided_by = actor.subject
     if appeal:
         case.appeal_against, case.closed_on = case.decided_by, None
+        await checkins.cancel_unsent(session, case)
     if target == CaseStatus.CLOSED:
         case.closed_on = today()
+        await checkins.schedule(session, case)
     if reason:
         session.add(_message(case, actor, reason, kind="status-note"))
     outcome = Outcome(case, changed=CaseStatusChanged(

@@ -206,11 +206,15 @@ async def follow_up(session: AsyncSession, query: FollowUp, policy: ReceiptPolic
     if sub is None:
         return None
     attachment_ids: list[UUID] = []
-    if query.files:
+    if query.files and query.kind != "check-in":
         if vault is None:
             raise ValidationFailed("Files cannot be attached here.")
         attachment_ids = await seal_tokens(session, vault, sub.id, "files", "follow-up",
                                            query.files)
+    if query.kind == "check-in":  # the answer to a question of the case handler's service
+        return ReporterFollowUp(follow_up_id=uuid7(), submission_id=sub.id, kind="check-in",
+                                text=query.answer or "", sent_on=today(),
+                                answers_message=query.answers_message, answer=query.answer)
     return ReporterFollowUp(follow_up_id=uuid7(), submission_id=sub.id, kind=query.kind,
                             text=query.text.strip(), attachment_ids=attachment_ids,
                             sent_on=today())

@@ -18,8 +18,10 @@ async def deliver_to_inbox(session: AsyncSession, event: ReporterMessage) -> boo
     """Store a message in the reporter's inbox once and record the delivery; False if known."""
     if await repository.message_by_id(session, event.message_id) is not None:
         return False
+    kind = "check-in-question" if event.asks == "check-in" else "message"
     session.add(StoredMessage(message_id=event.message_id, submission_id=event.submission_id,
-                              case_id=event.case_id, body=event.body, sent_on=today()))
+                              case_id=event.case_id, body=event.body, sent_on=today(),
+                              kind=kind))
     await session.flush()  # no ORM relationship orders these inserts; the FK needs the message first
     session.add(Delivery(id=uuid7(), message_id=event.message_id, channel=INBOX_CHANNEL,
                          status="delivered", attempted_at=utcnow()))
@@ -31,9 +33,16 @@ async def keep_follow_up(session: AsyncSession, event: ReporterFollowUp) -> bool
     """Keep the reporter's own reply or added information in their inbox; False if known."""
     if await repository.message_by_id(session, event.follow_up_id) is not None:
         return False
+    kind = "message"
+    if event.kind == "check-in" and event.answers_message:
+        kind = "check-in-answer"
+        asked = await repository.message_by_id(session, event.answers_message)
+        if asked is None or asked.submission_id != event.submission_id or asked.answered:
+            return False  # not this reporter's question, or answered already: keep the first
+        asked.answered = True
     session.add(StoredMessage(message_id=event.follow_up_id, submission_id=event.submission_id,
                               body=event.text, sent_on=event.sent_on, from_reporter=True,
-                              attachments=len(event.attachment_ids)))
+                              attachments=len(event.attachment_ids), kind=kind))
     await session.flush()
     return True
 
@@ -44,5 +53,7 @@ async def inbox(session: AsyncSession, query: InboxQuery) -> Inbox:
     return Inbox(messages=[InboxMessage(message_id=r.message_id, body=r.body, sent_on=r.sent_on,
                                         sender="you" if r.from_reporter else "your case handler",
                                         from_reporter=r.from_reporter,
-                                        attachments=r.attachments)
+                                        attachments=r.attachments,
+                                        kind=r.kind,  # type: ignore[arg-type]
+                                        answered=r.answered)
                            for r in rows])
