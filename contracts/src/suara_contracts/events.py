@@ -87,6 +87,15 @@ class ClusterDetected(_Event):
     window_days: int
 
 
+class SurveyAnswered(_Event):
+    """A reporter rated the process. Deliberately carries no submission, case or reference:
+    the scores are counted, never linked to anyone."""
+
+    organisation: str
+    quarter: str = Field(pattern=r"^\d{4}-Q[1-4]$")
+    scores: dict[str, int]
+
+
 class CaseOpened(_Event):
     """Case-management opened a case for a submission."""
 
@@ -156,6 +165,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     Evt.REPORTER_FOLLOW_UP: ReporterFollowUp,
     Evt.DEADLINE_BREACHED: DeadlineBreached,
     Evt.CLUSTER_DETECTED: ClusterDetected,
+    Evt.SURVEY_ANSWERED: SurveyAnswered,
     Evt.SESSION_PROPOSED: SessionProposed,
     Evt.REFERRAL_CREATED: ReferralChanged,
     Evt.REFERRAL_ACCEPTED: ReferralChanged,

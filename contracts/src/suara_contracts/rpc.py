@@ -250,6 +250,7 @@ class ReportStatus(_Msg):
     form_version: int | None = Field(default=None, description="the form version the report "
                                      "was filed on: render `answers` with it")
     answers: dict[str, Answer] = {}
+    surveyed: bool = Field(default=False, description="the reporter rated the process already")
 
 
 FollowUpKind = Literal["reply", "information", "check-in"]
@@ -284,6 +285,40 @@ class FollowUpSent(_Msg):
     kind: FollowUpKind
     sent_on: date
     attachments: int
+
+
+SURVEY_QUESTIONS = ("fair", "respectful", "recommend")
+
+
+class SurveyAnswers(_Msg):
+    """After a decision, the reporter rates the process once (1 = not at all, 5 = fully). The
+    scores are counted per organisation and quarter, never stored with the report."""
+
+    reference: str = Field(min_length=1, max_length=32)
+    receipt: str = Field(min_length=1, max_length=64)
+    fair: int = Field(ge=1, le=5, description="was the process fair to you?")
+    respectful: int = Field(ge=1, le=5, description="were you treated with respect?")
+    recommend: int = Field(ge=1, le=5, description="would you tell a friend to use it?")
+
+
+class SurveyThanks(_Msg):
+    counted: Literal[True] = True
+
+
+class SatisfactionQuery(_Msg):
+    actor: Actor
+
+
+class SatisfactionRow(_Msg):
+    organisation: str
+    quarter: str = Field(examples=["2026-Q4"])
+    responses: int | None = Field(description="null when fewer than 5 (suppressed)")
+    suppressed: bool
+    averages: dict[str, float | None] = {}
+
+
+class Satisfaction(_Msg):
+    items: list[SatisfactionRow]
 
 
 RemedyKind = Literal["labour-conciliation", "tribunal", "small-claims", "court",

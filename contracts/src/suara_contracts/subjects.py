@@ -30,6 +30,7 @@ class Rpc:
     INTAKE_CLAIM: Final = f"{INTAKE}.claim"
     INTAKE_REISSUE_CLAIM: Final = f"{INTAKE}.reissue-claim"
     INTAKE_FOLLOW_UP: Final = f"{INTAKE}.follow-up"
+    INTAKE_SURVEY: Final = f"{INTAKE}.survey"
     INTAKE_REMEDIES: Final = f"{INTAKE}.remedies"
     INTAKE_REMEDY: Final = f"{INTAKE}.remedy"
     INTAKE_REMEDY_EDIT: Final = f"{INTAKE}.remedy-edit"
@@ -45,6 +46,7 @@ class Rpc:
     CASES_MESSAGE: Final = f"{CASES}.message"
     CASES_DECLARE_CONFLICT: Final = f"{CASES}.declare-conflict"
     CASES_CONFLICTS: Final = f"{CASES}.conflicts"
+    CASES_SATISFACTION: Final = f"{CASES}.satisfaction"
     CASES_HEALTH: Final = f"{CASES}.health"
     # referrals and transfers between organisations (suara_contracts.referrals)
     CASES_REFERRAL_DIRECTORY: Final = f"{CASES}.referral-directory"
@@ -77,6 +79,7 @@ class Evt:
 
     SUBMISSION_RECEIVED: Final = "suara.evt.intake.submission.received.v1"
     REPORTER_FOLLOW_UP: Final = "suara.evt.intake.follow-up.received.v1"
+    SURVEY_ANSWERED: Final = "suara.evt.intake.survey.answered.v1"
     CASE_OPENED: Final = "suara.evt.cases.case.opened.v1"
     CASE_STATUS_CHANGED: Final = "suara.evt.cases.case.status-changed.v1"
     REPORTER_MESSAGE: Final = "suara.evt.cases.reporter-message.sent.v1"

@@ -49,16 +49,21 @@ from suara_contracts.rpc import (
     RemedyRouteQuery,
     RemedyRoutes,
     ReportStatus,
+    Satisfaction,
+    SatisfactionQuery,
     SessionView,
     StatusQuery,
     SubmitReceipt,
     SubmitReport,
+    SurveyAnswers,
+    SurveyThanks,
     TransitionCase,
 )
 from suara_contracts.subjects import HEALTH_SUBJECTS
 from suara_contracts.subjects import Rpc as S
 from suara_gateway import attach
 from suara_gateway.deps import (
+    AnyStaffDep,
     CommitteeDep,
     HandlerDep,
     MediatorDep,
@@ -253,7 +258,7 @@ async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:
                         received_on=found.received_on, country=found.country,
                         origin=found.origin, categories=found.categories,
                         form_version=found.form_version, answers=found.answers,
-                        messages=inbox.messages)
+                        surveyed=found.surveyed, messages=inbox.messages)
 
 
 @router.post("/reports/lookup", tags=["reporter"], responses=problem_responses(404, 429))
@@ -269,6 +274,22 @@ async def follow_up_report(body: FollowUp, rpc: RpcDep) -> FollowUpSent:
     text, files from POST /api/v1/uploads, or both. Your reference and receipt prove it is
     you; wrong receipts count towards the same limit as lookups."""
     return await rpc(S.INTAKE_FOLLOW_UP, body, FollowUpSent)
+
+
+@router.post("/reports/survey", status_code=status.HTTP_201_CREATED, tags=["reporter"],
+             responses=problem_responses(404, 409, 429))
+async def rate_the_process(body: SurveyAnswers, rpc: RpcDep) -> SurveyThanks:
+    """Once a decision is reached, rate the process once (1 to 5). The scores are counted per
+    organisation and quarter, never kept with your report."""
+    return await rpc(S.INTAKE_SURVEY, body, SurveyThanks)
+
+
+@router.get("/satisfaction", tags=["worker committee", "case handler"],
+            responses=problem_responses(401, 403))
+async def satisfaction(actor: AnyStaffDep, rpc: RpcDep) -> Satisfaction:
+    """Reporters' ratings per organisation and quarter (yours, for a case handler; every
+    organisation's, for the worker committee); fewer than 5 answers are suppressed."""
+    return await rpc(S.CASES_SATISFACTION, SatisfactionQuery(actor=actor), Satisfaction)
 
 
 @router.get("/cases", tags=["case handler"], responses=STAFF)

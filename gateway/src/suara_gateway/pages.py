@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from suara_contracts.rpc import (
+    SURVEY_QUESTIONS,
     Answer,
     AnswersChecked,
     ClaimReceipt,
@@ -33,6 +34,8 @@ from suara_contracts.rpc import (
     RemedyRoutes,
     SubmitReceipt,
     SubmitReport,
+    SurveyAnswers,
+    SurveyThanks,
 )
 from suara_contracts.subjects import Rpc as S
 from suara_gateway import attach, i18n
@@ -480,7 +483,8 @@ def _secrets(posted: FormData) -> tuple[str, str]:
 
 async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix: str,
                        reference: str, receipt: str, notice: str | None = None,
-                       answered: UUID | None = None) -> HTMLResponse:
+                       answered: UUID | None = None,
+                       surveyed_now: bool = False) -> HTMLResponse:
     """The reporter's status, messages and report, or the lookup form with what went wrong."""
     gettext = i18n.translations(language).gettext
     try:
@@ -505,7 +509,7 @@ async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix
                    status_label=gettext(label) if label else view.status,
                    received_on=format_date(view.received_on, "long", locale=language.locale),
                    reference=reference, receipt=receipt, notice=notice, reported=reported,
-                   answered=answered)
+                   answered=answered, surveyed_now=surveyed_now)
 
 
 async def _follow_up(request: Request, rpc: RpcDep, language: Language,
@@ -604,6 +608,32 @@ async def _check_in(request: Request, rpc: RpcDep, language: Language,
                               notice=notice, answered=message.answers_message)
 
 
+async def _survey(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+    """The reporter's rating of the process: counted, never kept with the report."""
+    gettext = i18n.translations(language).gettext
+    posted = await request.form()
+    reference, receipt = _secrets(posted)
+    try:
+        answers = SurveyAnswers(reference=reference, receipt=receipt,
+                                **{q: str(posted.get(q, "")) for q in SURVEY_QUESTIONS})
+    except ValueError:
+        return await _status_page(request, rpc, language, prefix, reference, receipt,
+                                  notice=gettext("Choose a number for each question."))
+    try:
+        await rpc(S.INTAKE_SURVEY, answers, SurveyThanks)
+    except SuaraError as exc:
+        if exc.status >= 500:
+            raise
+        if exc.status == 409:  # rated already, or no decision yet: the page says where it is
+            return await _status_page(request, rpc, language, prefix, reference, receipt,
+                                      surveyed_now=True)
+        return _render(request, "follow_up.html", language, prefix, status=exc.status,
+                       error=lookup_error(exc, language))
+    return await _status_page(request, rpc, language, prefix, reference, receipt,
+                              notice=gettext("Thank you. Your answers were counted."),
+                              surveyed_now=True)
+
+
 Page = Callable[[Request, RpcDep, Language, str], Awaitable[HTMLResponse]]
 
 
@@ -638,6 +668,8 @@ post_in_every_language("/upload", _writer("upload", "/upload"), "Add photos or d
                        "the report")
 post_in_every_language("/claim", _claim, "Turn a one-time code from assisted or partner intake "
                        "into the worker's own receipt")
+post_in_every_language("/survey", _survey, "Rate the process once a decision is reached "
+                       "(counted per organisation and quarter, never kept with the report)")
 post_in_every_language("/check-in", _check_in, "Answer a check-in after closure: was the "
                        "reporter punished for complaining?")
 post_in_every_language("/follow-up", _follow_up, "Status and messages for a reference and "

@@ -40,6 +40,7 @@ class ReporterView(BaseModel):
     form_version: int | None = Field(default=None, description=(
         "render `answers` with GET /api/v1/form?version=<this>"))
     answers: dict[str, Answer] = {}
+    surveyed: bool = False
     messages: list[InboxMessage]
 
 

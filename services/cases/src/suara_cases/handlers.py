@@ -9,10 +9,15 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import checkins, deadlines, referrals, service, work
+from suara_cases import checkins, deadlines, referrals, satisfaction, service, work
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
-from suara_contracts.events import ReporterFollowUp, SessionProposed, SubmissionReceived
+from suara_contracts.events import (
+    ReporterFollowUp,
+    SessionProposed,
+    SubmissionReceived,
+    SurveyAnswered,
+)
 from suara_contracts.rpc import (
     AcknowledgeCase,
     AssignCase,
@@ -28,6 +33,8 @@ from suara_contracts.rpc import (
     ConflictView,
     DeclareConflict,
     MessageReporter,
+    Satisfaction,
+    SatisfactionQuery,
     TransitionCase,
 )
 from suara_contracts.subjects import Evt, Rpc
@@ -135,6 +142,13 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
             if reopened:
                 app.emit(session, Evt.CASE_STATUS_CHANGED, reopened)
 
+    async def on_survey(session: AsyncSession, _: UUID, event: SurveyAnswered) -> None:
+        await satisfaction.count(session, event)
+
+    async def satisfaction_report(query: SatisfactionQuery) -> Satisfaction:
+        async with app.db.transaction() as session:
+            return Satisfaction(items=await satisfaction.report(session, query.actor))
+
     async def send_check_ins() -> None:
         """Ask closed cases' reporters whether anyone punished them (each replica runs this;
         a check-in is sent once: the row is updated in the same transaction)."""
@@ -153,6 +167,8 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.CASES_CONFLICTS, ConflictsQuery, conflicts)
     app.every(settings.deadline_scan_seconds, "cases-deadline-scan", scan_deadlines)
     app.every(settings.deadline_scan_seconds, "cases-check-ins", send_check_ins)
+    app.rpc(Rpc.CASES_SATISFACTION, SatisfactionQuery, satisfaction_report)
+    app.on_event(Evt.SURVEY_ANSWERED, SurveyAnswered, "cases-survey-answered", on_survey)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",
                  on_submission)
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)

@@ -94,6 +94,19 @@ class CheckIn(Base, table=True):
     answer: str | None = Field(default=None, max_length=8)
 
 
+class SurveyTally(Base, table=True):
+    """Satisfaction answers, counted per organisation, quarter, question and score; nothing
+    here points to a case, a reporter or a day."""
+
+    __tablename__ = "survey_tally"
+
+    organisation: str = Field(primary_key=True, max_length=64)
+    quarter: str = Field(primary_key=True, max_length=8)
+    question: str = Field(primary_key=True, max_length=24)
+    score: int = Field(primary_key=True)
+    count: int = 0
+
+
 class ConflictOfInterest(Base, table=True):
     """A handler declared they cannot handle cases against this respondent (a relative, a
     former employer, a business partner...)."""

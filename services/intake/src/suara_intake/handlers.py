@@ -38,6 +38,8 @@ from suara_contracts.rpc import (
     StatusQuery,
     SubmitReceipt,
     SubmitReport,
+    SurveyAnswers,
+    SurveyThanks,
 )
 from suara_contracts.subjects import Evt, Rpc
 from suara_intake import forms, service
@@ -133,6 +135,15 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
         return FollowUpSent(follow_up_id=event.follow_up_id, kind=event.kind,
                             sent_on=event.sent_on, attachments=len(event.attachment_ids))
 
+    async def survey(answers: SurveyAnswers) -> SurveyThanks:
+        async with app.transaction() as session:
+            event = await service.survey(session, answers, policy)
+            if event is not None:
+                app.emit(session, Evt.SURVEY_ANSWERED, event)
+        if event is None:
+            raise NotFound(service.WRONG_RECEIPT)
+        return SurveyThanks()
+
     async def form(query: FormQuery) -> FormDefinition:
         async with app.db.transaction() as session:
             version, spec = await store.approved(session, query.version)
@@ -191,6 +202,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)
     app.rpc(Rpc.INTAKE_REISSUE_CLAIM, ReissueClaim, reissue_claim)
     app.rpc(Rpc.INTAKE_FOLLOW_UP, FollowUp, follow_up)
+    app.rpc(Rpc.INTAKE_SURVEY, SurveyAnswers, survey)
     app.rpc(Rpc.INTAKE_FORM, FormQuery, form)
     app.rpc(Rpc.INTAKE_FORM_VERSIONS, FormVersionsQuery, form_versions)
     app.rpc(Rpc.INTAKE_FORM_VERSION, FormVersionQuery, form_version)

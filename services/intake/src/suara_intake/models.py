@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, LargeBinary
+from sqlalchemy import JSON, Column, LargeBinary, false
 from sqlmodel import Field
 
 from suara_kit.db import UTCDateTime, service_base
@@ -38,6 +38,7 @@ class Submission(Base, table=True):
     claim_by: date | None = None
     failed_attempts: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    surveyed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Attachment(Base, table=True):

@@ -9,8 +9,9 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import ReporterFollowUp, SubmissionReceived
+from suara_contracts.events import ReporterFollowUp, SubmissionReceived, SurveyAnswered
 from suara_contracts.rpc import (
+    SURVEY_QUESTIONS,
     Answer,
     Channel,
     ClaimReceipt,
@@ -23,6 +24,7 @@ from suara_contracts.rpc import (
     ReportStatus,
     StatusQuery,
     SubmitReport,
+    SurveyAnswers,
 )
 from suara_intake import forms, receipts, repository
 from suara_intake import routes as remedy_data
@@ -251,7 +253,7 @@ def status_of(sub: Submission) -> ReportStatus:
                         origin=origin if isinstance(origin, str) and len(origin) == 2 else None,
                         categories=categories if isinstance(categories, list) else [],
                         form_version=int(sub.form_version) if sub.form_version.isdigit()
-                        else None, answers=sub.answers)
+                        else None, answers=sub.answers, surveyed=sub.surveyed)
 
 
 async def case_opened(session: AsyncSession, submission_id: UUID, case_id: UUID) -> None:
@@ -295,3 +297,25 @@ async def edit_remedy(session: AsyncSession, command: EditRemedy) -> RemedyEdite
     await session.flush()
     return RemedyEdited(route_id=row.route_id, route=route, edited_by=row.edited_by,
                         edited_on=row.edited_on, reason=row.reason)
+
+
+DECIDED = {"resolved", "not-upheld", "withdrawn", "closed"}
+
+
+async def survey(session: AsyncSession, answers: SurveyAnswers, policy: ReceiptPolicy
+                 ) -> SurveyAnswered | None:
+    """Count a reporter's rating of a decided case, once; the event names only the
+    organisation and the quarter. None on a wrong receipt (counted, as for lookups)."""
+    sub = await check_receipt(session, StatusQuery(reference=answers.reference,
+                                                   receipt=answers.receipt), policy)
+    if sub is None:
+        return None
+    if sub.status not in DECIDED:
+        raise Conflict("You can rate the process once a decision is reached on your report.")
+    if sub.surveyed:
+        raise Conflict("You have rated the process already. Thank you.")
+    sub.surveyed = True
+    day = today()
+    return SurveyAnswered(organisation=sub.organisation,
+                          quarter=f"{day.year}-Q{(day.month - 1) // 3 + 1}",
+                          scores={q: getattr(answers, q) for q in SURVEY_QUESTIONS})
