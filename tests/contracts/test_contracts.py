@@ -145,6 +145,9 @@ SAMPLES: dict[str, Doc] = {
         "submission_id": SUBMISSION, "kind": "information", "text": "Gaji Maret juga belum.",
         "attachment_ids": [UUID("2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e")],
         "sent_on": date(2026, 3, 4)},
+    Evt.SURVEY_ANSWERED: {
+        "organisation": "cso-east", "quarter": "2026-Q1",
+        "scores": {"fair": 4, "respectful": 5, "recommend": 3}},
     Evt.DEADLINE_BREACHED: {
         "case_id": CASE, "organisation": "cso-east", "kind": "acknowledge",
         "due_on": date(2026, 3, 9), "assigned_to": "staff-7"},

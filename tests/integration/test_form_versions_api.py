@@ -111,7 +111,8 @@ async def test_a_draft_is_seen_only_by_the_worker_committee(system: Any) -> None
     assert drafted["current"] is False
     assert drafted["based_on"] == 1
     assert drafted["drafted_by"]
-    assert drafted["consultation_ref"] is None and drafted["approved_by"] is None
+    assert drafted["consultation_ref"] is None
+    assert drafted["approved_by"] is None
     assert [f["name"] for f in drafted["spec"]["fields"]][:4] == [
         "categories", "story", "paid_last_month", "owed"]
 
@@ -209,7 +210,8 @@ async def test_approval_needs_all_nine_languages_and_a_consultation(system: Any)
     assert body["status"] == "approved"
     assert body["current"] is True
     assert body["consultation_ref"] == "Committee meeting 2026-11-20, minutes #14"
-    assert body["approved_by"] and body["approved_on"]
+    assert body["approved_by"]
+    assert body["approved_on"]
 
     form = await system.http.get("/api/v1/form", params={"language": "id"})
     assert form.status_code == 200
@@ -334,3 +336,36 @@ async def test_the_form_page_asks_version_2_once_it_is_approved(system: Any) -> 
     assert missing.status_code == 422
     assert 'id="story-error"' in missing.text
     assert 'id="paid_last_month-error"' in missing.text
+
+
+async def test_a_page_with_a_tampered_form_version_falls_back_to_the_current_form(
+        system: Any) -> None:
+    form = {"organisation": "tenaganita", "categories": ["unpaid-wages"], "country": "MY",
+            "what_happened": "Gaji saya tidak dibayar."}
+    for version in ("0", "²"):
+        review = await system.http.post("/id/review", data={**form, "form_version": version})
+        assert review.status_code == 200, (version, review.text[:200])
+        sent = await system.http.post("/id/report", data={**form, "form_version": version})
+        assert sent.status_code == 201, (version, sent.text[:200])
+
+
+HUGE = 99_999_999_999  # beyond a 32-bit integer column
+
+
+async def test_a_form_version_beyond_any_possible_one_is_refused(system: Any) -> None:
+    """Versions are 32-bit integers in every database: a larger one is bad input (422), on
+    PostgreSQL as on SQLite, never a database error."""
+    committee = await system.auth("committee")
+    spec = await _spec_of_1(system)
+    replies = [
+        await system.http.get("/api/v1/form", params={"version": HUGE}),
+        await system.http.get(f"/api/v1/forms/{HUGE}"),
+        await system.http.get(f"/form/{HUGE}.css"),
+        await system.http.put(f"/api/v1/forms/{HUGE}", headers=committee,
+                              json={"spec": spec}),
+        await _approve(system, committee, HUGE),
+        await system.http.post("/api/v1/reports", json=_report(V1_ANSWERS, HUGE)),
+    ]
+    assert [r.status_code for r in replies] == [422] * len(replies), [
+        r.text[:120] for r in replies]
+    assert all(r.headers["content-type"] == PROBLEM for r in replies)

@@ -30,9 +30,10 @@ class Actor(_Msg):
 FieldKind = Literal["text", "long-text", "single-choice", "multiple-choice", "yes-no", "date",
                     "number", "money", "file"]
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+MAX_VERSION = 2**31 - 1  # form versions are 32-bit integers in every database
 LocalText = dict[str, str]
-"""A text in several languages, keyed by locale code (en, id, fil, km, my, vi, th, ms, zh_Hant);
-English is always present."""
+"""A text in several languages, keyed by language code (en, id, fil, km, my, vi, th, ms,
+zh-Hant); English is always present."""
 
 
 class Choice(_Msg):
@@ -102,8 +103,8 @@ FormStatus = Literal["draft", "approved"]
 
 class FormQuery(_Msg):
     language: str = "en"
-    version: int | None = Field(default=None, ge=1, description="an approved version; the "
-                                "current one when left out")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION, description=(
+        "an approved version; the current one when left out"))
 
 
 class FormDefinition(_Msg):
@@ -144,7 +145,7 @@ class FormVersionsQuery(_Msg):
 
 class FormVersionQuery(_Msg):
     actor: Actor | None = None
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
 
 
 class DraftForm(_Msg):
@@ -153,15 +154,15 @@ class DraftForm(_Msg):
     actor: Actor
     spec: FormSpec
     note: str = Field(default="", max_length=2000)
-    version: int | None = Field(default=None, ge=1, description="the draft to replace; a new "
-                                "draft when left out")
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION, description=(
+        "the draft to replace; a new draft when left out"))
 
 
 class ApproveForm(_Msg):
     """Approve a draft after consulting workers; it becomes the form every new report uses."""
 
     actor: Actor
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     consultation_ref: str = Field(min_length=3, max_length=200, description=(
         "where the consultation is recorded, e.g. 'Committee meeting 2026-11-20, minutes #14'"))
 
@@ -172,7 +173,7 @@ class SubmitReport(_Msg):
     organisation: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     language: str = Field(default="en", min_length=2, max_length=16)
     answers: dict[str, Answer] = Field(max_length=100)
-    form_version: int | None = Field(default=None, ge=1, description=(
+    form_version: int | None = Field(default=None, ge=1, le=MAX_VERSION, description=(
         "the approved form version the answers were given on; the current one when left out"))
 
 
@@ -203,7 +204,7 @@ class OnBehalfReport(_Msg):
     channel: Literal["assisted", "partner"]
     language: str = Field(default="en", min_length=2, max_length=16)
     answers: dict[str, Answer] = Field(max_length=100)
-    form_version: int | None = Field(default=None, ge=1)
+    form_version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 class ClaimTicket(_Msg):

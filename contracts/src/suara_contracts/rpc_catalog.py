@@ -72,6 +72,7 @@ from suara_contracts.rpc import (
     SurveyThanks,
     TransitionCase,
 )
+from suara_contracts.statistics import Statistics, StatisticsQuery
 from suara_contracts.subjects import Rpc
 
 RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
@@ -102,6 +103,7 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.CASES_DECLARE_CONFLICT: (DeclareConflict, ConflictView),
     Rpc.CASES_CONFLICTS: (ConflictsQuery, ConflictList),
     Rpc.CASES_SATISFACTION: (SatisfactionQuery, Satisfaction),
+    Rpc.CASES_STATISTICS: (StatisticsQuery, Statistics),
     Rpc.CASES_HEALTH: (HealthQuery, Health),
     Rpc.CASES_REFERRAL_DIRECTORY: (DirectoryQuery, OrganisationList),
     Rpc.CASES_REFERRAL_CONSENT: (RecordConsent, ConsentView),

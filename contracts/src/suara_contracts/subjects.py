@@ -47,6 +47,7 @@ class Rpc:
     CASES_DECLARE_CONFLICT: Final = f"{CASES}.declare-conflict"
     CASES_CONFLICTS: Final = f"{CASES}.conflicts"
     CASES_SATISFACTION: Final = f"{CASES}.satisfaction"
+    CASES_STATISTICS: Final = f"{CASES}.statistics"
     CASES_HEALTH: Final = f"{CASES}.health"
     # referrals and transfers between organisations (suara_contracts.referrals)
     CASES_REFERRAL_DIRECTORY: Final = f"{CASES}.referral-directory"

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, UploadFile, status
 
 from suara_contracts.rpc import (
+    MAX_VERSION,
     AcknowledgeCase,
     ApproveForm,
     AssignCase,
@@ -101,7 +102,7 @@ STAFF = problem_responses(401, 403, 404)
 
 @router.get("/form", tags=["reporter"], responses=problem_responses(404))
 async def get_form(rpc: RpcDep, language: str = "en",
-                   version: Annotated[int | None, Query(ge=1)] = None) -> FormDefinition:
+                   version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None) -> FormDefinition:
     """The intake form in one language: the current version, or an earlier approved one (to
     read a report filed on it). Send `form_version` with the answers."""
     return await rpc(S.INTAKE_FORM, FormQuery(language=language, version=version),
@@ -116,7 +117,7 @@ async def list_form_versions(actor: OptionalActorDep, rpc: RpcDep) -> FormVersio
 
 
 @router.get("/forms/{version}", tags=["worker committee"], responses=problem_responses(404))
-async def get_form_version(version: Annotated[int, Path(ge=1)], actor: OptionalActorDep,
+async def get_form_version(version: Annotated[int, Path(ge=1, le=MAX_VERSION)], actor: OptionalActorDep,
                            rpc: RpcDep) -> FormVersion:
     """One form version with its questions in every language."""
     return await rpc(S.INTAKE_FORM_VERSION, FormVersionQuery(actor=actor, version=version),
@@ -133,7 +134,7 @@ async def draft_form(body: FormDraftBody, actor: CommitteeDep, rpc: RpcDep) -> F
 
 @router.put("/forms/{version}", tags=["worker committee"],
             responses=problem_responses(401, 403, 404, 409))
-async def rework_form(version: Annotated[int, Path(ge=1)], body: FormDraftBody,
+async def rework_form(version: Annotated[int, Path(ge=1, le=MAX_VERSION)], body: FormDraftBody,
                       actor: CommitteeDep, rpc: RpcDep) -> FormVersion:
     """Replace the questions of a draft (an approved version never changes)."""
     command = DraftForm(actor=actor, version=version, **body.model_dump())
@@ -142,7 +143,7 @@ async def rework_form(version: Annotated[int, Path(ge=1)], body: FormDraftBody,
 
 @router.post("/forms/{version}/approve", tags=["worker committee"],
              responses=problem_responses(401, 403, 404, 409))
-async def approve_form(version: Annotated[int, Path(ge=1)], body: FormApproval,
+async def approve_form(version: Annotated[int, Path(ge=1, le=MAX_VERSION)], body: FormApproval,
                        actor: CommitteeDep, rpc: RpcDep) -> FormVersion:
     """Approve a draft after consulting workers: every text must be in all nine languages.
     New reports use it at once; reports filed on earlier versions keep theirs."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from suara_gateway import api, api_referrals, pages, problems
+from suara_gateway import api, api_referrals, api_statistics, pages, problems
 from suara_gateway.anonymity import AnonymityMiddleware
 from suara_gateway.deps import Rpc
 from suara_gateway.edge import EdgeMiddleware
@@ -52,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None,
     app.include_router(api.router)
     app.include_router(api_referrals.router)
     app.include_router(api.health_router)
+    app.include_router(api_statistics.router)  # before pages: /{code}/transparency
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(EdgeMiddleware)

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from suara_contracts.rpc import (
+    MAX_VERSION,
     SURVEY_QUESTIONS,
     Answer,
     AnswersChecked,
@@ -238,7 +239,9 @@ async def _posted(request: Request, rpc: RpcDep, language: Language) -> Posted:
     form = await request.form()
     version = str(form.get("form_version", ""))
     try:
-        definition = await _form(rpc, language, int(version) if version.isdigit() else None)
+        number = int(version) if version.isdecimal() and version.isascii() else 0
+        definition = await _form(rpc, language,
+                                 number if 1 <= number <= MAX_VERSION else None)
     except NotFound:  # a page from a version that is gone: the current form
         definition = await _form(rpc, language)
     posted = Posted(definition, {}, str(form.get("organisation", "")))
@@ -341,7 +344,8 @@ async def language_choice(request: Request, rpc: RpcDep) -> HTMLResponse:
 
 
 @router.get("/form/{version}.css", include_in_schema=False)
-async def conditional_questions_css(version: int, rpc: RpcDep) -> Response:
+async def conditional_questions_css(version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+                                    rpc: RpcDep) -> Response:
     """The rules that hide a form version's conditional questions until they apply."""
     form = await _form(rpc, ENGLISH, version)
     return Response(form_css(form), media_type="text/css")

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import checkins, deadlines, referrals, satisfaction, service, work
+from suara_cases import checkins, deadlines, referrals, satisfaction, service, statistics, work
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import (
@@ -178,4 +178,8 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     for subject, body, handler in referrals.endpoints(app, referrals.load_directory()):
         app.rpc(subject, body, handler)
     # -- end of referrals -------------------------------------------------------------------
+    # -- statistics for the worker committee and the public page: rules in statistics.py ---
+    for subject, body, handler in statistics.endpoints(app, policy):
+        app.rpc(subject, body, handler)
+    # -- end of statistics ------------------------------------------------------------------
     return app

@@ -369,6 +369,11 @@ async def _visible(session: AsyncSession, actor: Actor, referral_id: UUID,
     if referral is None or organisation not in (referral.from_organisation,
                                                 referral.to_organisation):
         raise NotFound("No such referral to or from your organisation.")
+    if organisation == referral.from_organisation:  # the sender's side follows the case's
+        case = await session.get(Case, referral.case_id)  # assignment, as every case route
+        if case is not None and case.assigned_to and case.assigned_to != actor.subject:
+            raise Forbidden("The referred case is assigned to another handler; only they can "
+                            "see or move its referrals.")
     return referral, organisation
 
 

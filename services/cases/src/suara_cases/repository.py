@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from sqlmodel import case as sql_case
@@ -45,4 +46,16 @@ async def messages_of(session: AsyncSession, case_id: UUID) -> list[CaseMessage]
     """A case's messages both ways, oldest first (ids are time-ordered uuid7)."""
     stmt = (select(CaseMessage).where(CaseMessage.case_id == case_id)
             .order_by(col(CaseMessage.sent_on), col(CaseMessage.id)))
+    return list(await session.exec(stmt))
+
+
+async def received_between(session: AsyncSession, organisation: str | None, first: date | None,
+                           last: date) -> list[Case]:
+    """Cases received up to `last` (and from `first`, when given), of one organisation or of
+    all, for the statistics."""
+    stmt = select(Case).where(col(Case.received_on) <= last)
+    if first is not None:
+        stmt = stmt.where(col(Case.received_on) >= first)
+    if organisation is not None:
+        stmt = stmt.where(Case.organisation == organisation)
     return list(await session.exec(stmt))

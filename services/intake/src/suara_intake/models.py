@@ -32,6 +32,9 @@ class Submission(Base, table=True):
     status_changed_on: date
     case_id: UUID | None = None
     channel: str = Field(default="web", max_length=16)
+    filed_by: str | None = Field(default=None, max_length=200, description=(
+        "the staff account or partner client that filed an assisted or partner report (never "
+        "set for a worker's own report)"))
     receipt_salt: bytes = Field(max_length=16)
     receipt_hash: bytes | None = Field(default=None, max_length=32)
     claim_hash: bytes | None = Field(default=None, max_length=32)

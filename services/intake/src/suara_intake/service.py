@@ -104,6 +104,7 @@ async def submit_on_behalf(session: AsyncSession, store: FormStore, report: OnBe
                               vault)
     sub.claim_hash = receipts.claim_hash(policy.key, sub.receipt_salt, code)
     sub.claim_by = today() + claim_within
+    sub.filed_by = report.actor.subject
     return sub, code, event
 
 
@@ -235,6 +236,10 @@ async def reissue_claim(session: AsyncSession, command: ReissueClaim, policy: Re
     sub = await repository.by_reference(session, receipts.normalise_reference(command.reference))
     if sub is None or sub.channel == "web" or sub.organisation != command.actor.organisation:
         raise NotFound("No report with this reference was filed by your organisation.")
+    # who met the worker, not anyone who can read a reference in the triage list
+    if sub.filed_by != command.actor.subject:
+        raise Forbidden("Only the person or system that filed this report can replace its "
+                        "claim code.")
     if sub.receipt_hash is not None:
         raise Conflict(ALREADY_CLAIMED)
     code = receipts.new_claim_code()

@@ -9,6 +9,7 @@ files; object names are random tokens, so no subject names a file or a person.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from nats.js.object_store import ObjectStore
 from suara_kit.errors import NotFound
 
 BUCKET = "SUARA_UPLOADS"
+TAKE_TIMEOUT = 3.0
 TTL_SECONDS = 6 * 3600
 MAX_BYTES = 512 * 1024 * 1024
 
@@ -64,11 +66,14 @@ async def describe(store: ObjectStore, token: str) -> Staged:
                   size=info.size or 0)
 
 
-async def take(store: ObjectStore, token: str) -> tuple[Staged, bytes]:
-    """The staged file's bytes (the caller deletes it once its own transaction commits)."""
+async def take(store: ObjectStore, token: str,
+               timeout: float = TAKE_TIMEOUT) -> tuple[Staged, bytes]:
+    """The staged file's bytes (the caller deletes it once its own transaction commits). A
+    file being deleted at that moment (its data already gone) is NotFound after `timeout`
+    rather than a wait for chunks that will never come."""
     try:
-        result = await store.get(token)
-    except ObjectNotFoundError:
+        result = await asyncio.wait_for(store.get(token), timeout)
+    except (ObjectNotFoundError, TimeoutError):
         raise NotFound("This upload has expired or was already used; attach the file "
                        "again.") from None
     info = result.info
