@@ -191,3 +191,52 @@ async def test_directory_is_for_any_staff_token(system: Any) -> None:
     bad = await system.http.get("/api/v1/organisations", params={"country": "Thailand"},
                                 headers=await system.auth("handler.map"))
     problem(bad, 422)
+
+
+async def test_withdrawn_consent_revokes_the_referral_that_relied_on_it(system: Any) -> None:
+    tenaganita = await system.auth("handler.tenaganita")
+    case_id = await _withdrawal_case(system, tenaganita)
+    consent = await system.http.post(f"/api/v1/cases/{case_id}/consents", headers=tenaganita,
+                                     json={"to_organisation": "map-foundation",
+                                           "share_profile": "standard",
+                                           "obtained": "The worker agreed in person."})
+    assert consent.status_code == 201, consent.text
+    referral = await system.http.post(f"/api/v1/cases/{case_id}/referrals", headers=tenaganita,
+                                      json={"to_organisation": "map-foundation",
+                                            "share_profile": "standard"})
+    assert referral.status_code == 201, referral.text
+    referral_id = referral.json()["referral_id"]
+    mapf = await system.auth("handler.map")
+    accepted = await system.http.post(f"/api/v1/referrals/{referral_id}/accept", headers=mapf)
+    assert accepted.status_code == 200, accepted.text
+
+    path = f"/api/v1/cases/{case_id}/consents/{consent.json()['consent_id']}/withdraw"
+    withdrawn = await system.http.post(path, headers=tenaganita,
+                                       json={"reason": "The worker phoned to withdraw."})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["withdrawn_on"]
+    seen = await system.http.get(f"/api/v1/referrals/{referral_id}", headers=mapf)
+    assert seen.json()["status"] == "revoked"
+    assert not seen.json().get("shared")  # the receiver lost what was shared
+    again = await system.http.post(path, headers=tenaganita, json={"reason": "twice"})
+    assert again.status_code == 409
+    new = await system.http.post(f"/api/v1/cases/{case_id}/referrals", headers=tenaganita,
+                                 json={"to_organisation": "map-foundation",
+                                       "share_profile": "standard"})
+    assert new.status_code == 409  # the withdrawn consent covers nothing any more
+    other = await system.http.post(path, headers=mapf, json={"reason": "not theirs"})
+    assert other.status_code == 404
+
+
+async def _withdrawal_case(system: Any, headers: dict[str, str]) -> str:
+    filed = (await system.http.post("/api/v1/reports", json={
+        "organisation": "tenaganita", "answers": {
+            "categories": ["recruitment-fees"], "country": "TH",
+            "what_happened": "Fees taken from my wages."}})).json()
+
+    async def opened() -> str | None:
+        items = (await system.http.get("/api/v1/cases", headers=headers)).json()["items"]
+        return next((c["case_id"] for c in items if c["reference"] == filed["reference"]),
+                    None)
+
+    return str(await eventually(opened))

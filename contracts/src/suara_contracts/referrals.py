@@ -121,6 +121,19 @@ class ConsentView(_Msg):
     obtained: str
     recorded_by: str
     recorded_on: date
+    withdrawn_on: date | None = None
+    withdrawn_reason: str | None = None
+
+
+class WithdrawConsent(_Msg):
+    """The reporter takes their consent back (a handler records it): no new referral may rely
+    on it, and the open referrals that did are revoked, so the receivers lose access."""
+
+    actor: Actor
+    case_id: UUID
+    consent_id: UUID
+    reason: str = Field(min_length=3, max_length=2000, description=(
+        "how the reporter said so, e.g. 'by phone on 2026-11-24'"))
 
 
 # referrals

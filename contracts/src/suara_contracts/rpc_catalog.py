@@ -19,6 +19,7 @@ from suara_contracts.referrals import (
     ReferralListQuery,
     ReferralQuery,
     ReferralView,
+    WithdrawConsent,
 )
 from suara_contracts.rpc import (
     AcknowledgeCase,
@@ -107,6 +108,7 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.CASES_HEALTH: (HealthQuery, Health),
     Rpc.CASES_REFERRAL_DIRECTORY: (DirectoryQuery, OrganisationList),
     Rpc.CASES_REFERRAL_CONSENT: (RecordConsent, ConsentView),
+    Rpc.CASES_REFERRAL_CONSENT_WITHDRAW: (WithdrawConsent, ConsentView),
     Rpc.CASES_REFERRAL_CREATE: (CreateReferral, ReferralView),
     Rpc.CASES_REFERRAL_LIST: (ReferralListQuery, ReferralList),
     Rpc.CASES_REFERRAL_GET: (ReferralQuery, ReferralView),

@@ -52,6 +52,7 @@ class Rpc:
     # referrals and transfers between organisations (suara_contracts.referrals)
     CASES_REFERRAL_DIRECTORY: Final = f"{CASES}.referral-directory"
     CASES_REFERRAL_CONSENT: Final = f"{CASES}.referral-consent"
+    CASES_REFERRAL_CONSENT_WITHDRAW: Final = f"{CASES}.referral-consent-withdraw"
     CASES_REFERRAL_CREATE: Final = f"{CASES}.referral-create"
     CASES_REFERRAL_LIST: Final = f"{CASES}.referral-list"
     CASES_REFERRAL_GET: Final = f"{CASES}.referral-get"

@@ -26,6 +26,7 @@ from suara_contracts.referrals import (
     ReferralRequest,
     ReferralStatus,
     ReferralView,
+    WithdrawConsent,
 )
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
@@ -89,6 +90,23 @@ async def list_organisations(
     are invented partners."""
     query = DirectoryQuery(actor=actor, country=country, language=language, expertise=expertise)
     return await rpc(S.CASES_REFERRAL_DIRECTORY, query, OrganisationList)
+
+
+class ConsentWithdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=3, max_length=2000, examples=[
+        "The worker said by phone on 2026-11-24 that they no longer agree"])
+
+
+@router.post("/cases/{case_id}/consents/{consent_id}/withdraw", responses=MOVES)
+async def withdraw_consent(case_id: UUID, consent_id: UUID, body: ConsentWithdrawal,
+                           actor: HandlerDep, rpc: RpcDep) -> ConsentView:
+    """The reporter took their consent back: no new referral may rely on it, and the open
+    referrals that did are revoked (the receivers lose what was shared; a transfer comes
+    back)."""
+    command = WithdrawConsent(actor=actor, case_id=case_id, consent_id=consent_id,
+                              reason=body.reason)
+    return await rpc(S.CASES_REFERRAL_CONSENT_WITHDRAW, command, ConsentView)
 
 
 @router.post("/cases/{case_id}/consents", status_code=201, responses=STAFF)

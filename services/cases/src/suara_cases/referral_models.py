@@ -27,6 +27,8 @@ class CaseConsent(Base, table=True):
     obtained: str = Field(sa_column=Column(Text, nullable=False))
     recorded_by: str = Field(max_length=64)
     recorded_on: date
+    withdrawn_on: date | None = None
+    withdrawn_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class CaseReferral(Base, table=True):

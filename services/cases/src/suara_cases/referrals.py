@@ -41,6 +41,7 @@ from suara_contracts.referrals import (
     ReferralQuery,
     ReferralView,
     SharedCase,
+    WithdrawConsent,
 )
 from suara_contracts.referrals import ReferralStep as StepView
 from suara_contracts.rpc import Actor
@@ -203,7 +204,8 @@ def consent_view(consent: CaseConsent) -> ConsentView:
                        share_profile=consent.share_profile,  # type: ignore[arg-type]
                        types=consent.types, source=consent.source,  # type: ignore[arg-type]
                        obtained=consent.obtained, recorded_by=consent.recorded_by,
-                       recorded_on=consent.recorded_on)
+                       recorded_on=consent.recorded_on, withdrawn_on=consent.withdrawn_on,
+                       withdrawn_reason=consent.withdrawn_reason)
 
 
 def referral_view(referral: CaseReferral, steps: list[ReferralStep], organisation: str,
@@ -281,12 +283,38 @@ async def record_consent(session: AsyncSession, directory: Directory,
     return consent_view(consent)
 
 
+async def withdraw_consent(session: AsyncSession, command: WithdrawConsent) -> Result:
+    """Take a consent back: the open referrals that relied on it are revoked (the receivers
+    lose what was shared, a transfer comes back), each audited with its event."""
+    case = await case_for(session, command.actor, command.case_id, write=True)
+    consent = await session.get(CaseConsent, command.consent_id)
+    if consent is None or consent.case_id != case.id:
+        raise NotFound("No such consent on this case.")
+    if consent.withdrawn_on is not None:
+        raise Conflict(f"This consent was withdrawn on {consent.withdrawn_on.isoformat()}.")
+    consent.withdrawn_on, consent.withdrawn_reason = today(), command.reason.strip()
+    await audit.record(session, command.actor.subject, "consent-withdraw", case.id)
+    events: list[tuple[str, BaseModel]] = []
+    for referral in await referrals_of(session, case.id):
+        if referral.consent_id != consent.id or referral.status not in OPEN:
+            continue
+        before = referral.status
+        referral.status = Status.REVOKED
+        if before == Status.ACCEPTED:
+            await _withdraw(session, command.actor, referral)
+        _step(session, referral, before, command.actor, "consent withdrawn")
+        await audit.record(session, command.actor.subject, f"{referral.type}-revoke",
+                           referral.case_id)
+        events.append((EVENT[Status.REVOKED], changed(referral, before)))
+    return Result(consent_view(consent), events)
+
+
 async def matching_consent(session: AsyncSession, case_id: UUID, organisation: str,
                            profile: str, kind: str) -> CaseConsent | None:
     """The newest consent that covers this organisation, this much sharing and this kind."""
     for consent in await consents_of(session, case_id):
-        if (consent.to_organisation in (organisation, ANY) and kind in consent.types
-                and RANK[consent.share_profile] >= RANK[profile]):
+        if (consent.withdrawn_on is None and consent.to_organisation in (organisation, ANY)
+                and kind in consent.types and RANK[consent.share_profile] >= RANK[profile]):
             return consent
     return None
 
@@ -506,6 +534,7 @@ def endpoints(app: ServiceApp, directory: Directory) -> list[tuple[str, type[Bas
         (Rpc.CASES_REFERRAL_DIRECTORY, DirectoryQuery, organisations),
         (Rpc.CASES_REFERRAL_CONSENT, RecordConsent,
          serve(lambda s, c: record_consent(s, directory, c))),
+        (Rpc.CASES_REFERRAL_CONSENT_WITHDRAW, WithdrawConsent, serve(withdraw_consent)),
         (Rpc.CASES_REFERRAL_CREATE, CreateReferral, serve(lambda s, c: create(s, directory, c))),
         (Rpc.CASES_REFERRAL_LIST, ReferralListQuery, serve(list_referrals)),
         (Rpc.CASES_REFERRAL_GET, ReferralQuery, serve(get_referral)),
