@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from suara_cases import service
+from suara_cases import service, work
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case, CaseMessage
 from suara_cases.states import CaseStatus
@@ -108,7 +108,7 @@ async def test_handler_of_another_organisation_gets_not_found(db: Database) -> N
     assert info.value.status == 404
     async with db.transaction() as session:
         with pytest.raises(NotFound):
-            await service.acknowledge(session, OTHER_ORG, case.id, "hello")
+            await work.acknowledge(session, OTHER_ORG, case.id, "hello")
     async with db.transaction() as session:
         assert await service.list_cases(session, OTHER_ORG) == []
         assert (await session.get(Case, case.id)).status == "received"  # type: ignore[union-attr]
@@ -129,7 +129,7 @@ async def test_non_handler_is_forbidden(db: Database, actor: Actor) -> None:
     case = await open_case(db)
     for call in (lambda s: service.list_cases(s, actor),
                  lambda s: service.get_case(s, actor, case.id),
-                 lambda s: service.acknowledge(s, actor, case.id, "hello")):
+                 lambda s: work.acknowledge(s, actor, case.id, "hello")):
         async with db.transaction() as session:
             with pytest.raises(Forbidden) as info:
                 await call(session)
@@ -151,7 +151,7 @@ async def test_get_case_returns_answers_and_audits_the_read(db: Database) -> Non
 async def test_acknowledge_changes_status_and_returns_both_events(db: Database) -> None:
     case = await open_case(db)
     async with db.transaction() as session:
-        acked, changed, message = await service.acknowledge(session, HANDLER, case.id,
+        acked, changed, message = await work.acknowledge(session, HANDLER, case.id,
                                                             "We have your report.")
     assert acked.status == CaseStatus.ACKNOWLEDGED
     assert (changed.case_id, changed.submission_id, changed.organisation) == (
@@ -172,10 +172,10 @@ async def test_acknowledge_changes_status_and_returns_both_events(db: Database) 
 async def test_acknowledge_twice_is_conflict(db: Database) -> None:
     case = await open_case(db)
     async with db.transaction() as session:
-        await service.acknowledge(session, HANDLER, case.id, "first")
+        await work.acknowledge(session, HANDLER, case.id, "first")
     with pytest.raises(Conflict) as info:
         async with db.transaction() as session:
-            await service.acknowledge(session, HANDLER, case.id, "second")
+            await work.acknowledge(session, HANDLER, case.id, "second")
     assert info.value.status == 409
     assert "cannot become 'acknowledged'" in info.value.detail
     async with db.transaction() as session:

@@ -119,7 +119,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
 
     async def acknowledge(command: AcknowledgeCase) -> CaseSummary:
         async with app.transaction() as session:
-            case, changed, message = await service.acknowledge(
+            case, changed, message = await work.acknowledge(
                 session, command.actor, command.case_id, command.message)
             app.emit(session, Evt.CASE_STATUS_CHANGED, changed)
             app.emit(session, Evt.REPORTER_MESSAGE, message)

@@ -11,12 +11,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from suara_cases import audit, deadlines, repository
 from suara_cases.models import Case, CaseMessage, CaseSession
 from suara_cases.settings import DeadlinePolicy
-from suara_cases.states import CaseStatus, check_transition
+from suara_cases.states import CaseStatus
 from suara_contracts.events import (
     CaseOpened,
-    CaseStatusChanged,
     ReporterFollowUp,
-    ReporterMessage,
     SessionProposed,
     SubmissionReceived,
 )
@@ -130,27 +128,6 @@ async def reporter_followed_up(session: AsyncSession, event: ReporterFollowUp) -
                             body=event.text, sent_on=event.sent_on, kind=event.kind,
                             attachment_ids=[str(i) for i in event.attachment_ids]))
     await audit.record(session, "reporter", f"reporter-{event.kind}", case.id)
-
-
-async def acknowledge(session: AsyncSession, actor: Actor, case_id: UUID, message: str
-                      ) -> tuple[Case, CaseStatusChanged, ReporterMessage]:
-    """received → acknowledged, with a message to the reporter's inbox."""
-    case = await case_for(session, actor, case_id, write=True)
-    check_transition(case.status, CaseStatus.ACKNOWLEDGED)
-    previous = case.status
-    case.status, case.acknowledged_on = CaseStatus.ACKNOWLEDGED, today()
-    case.last_update_on = today()
-    note = CaseMessage(id=uuid7(), case_id=case.id, author=actor.subject[:64], body=message,
-                       sent_on=today())
-    session.add(note)
-    await audit.record(session, actor.subject, "acknowledge", case.id)
-    changed = CaseStatusChanged(case_id=case.id, submission_id=case.submission_id,
-                                organisation=case.organisation, from_status=previous,
-                                to_status=case.status)
-    outgoing = ReporterMessage(message_id=note.id, case_id=case.id,
-                               submission_id=case.submission_id, organisation=case.organisation,
-                               body=message)
-    return case, changed, outgoing
 
 
 async def record_session(session: AsyncSession, event: SessionProposed) -> None:

@@ -135,6 +135,17 @@ async def transition(session: AsyncSession, actor: Actor, command: TransitionCas
     return outcome
 
 
+async def acknowledge(session: AsyncSession, actor: Actor, case_id: UUID, message: str
+                      ) -> tuple[Case, CaseStatusChanged, ReporterMessage]:
+    """received → acknowledged, with a message to the reporter's inbox (the transition with
+    its message, as POST /cases/{id}/acknowledge has always offered it)."""
+    outcome = await transition(session, actor, TransitionCase(
+        actor=actor, case_id=case_id, to=CaseStatus.ACKNOWLEDGED, message=message))
+    if outcome.changed is None or outcome.message is None:  # a transition always has both
+        raise RuntimeError("acknowledging produced no status change or message")
+    return outcome.case, outcome.changed, outcome.message
+
+
 async def _conflicted(session: AsyncSession, handler: str, organisation: str,
                       key: str | None) -> bool:
     if not key:
