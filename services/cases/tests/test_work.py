@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from suara_cases import deadlines, service, work
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case, CaseMessage
-from suara_cases.settings import DeadlinePolicy
+from suara_cases.settings import CasesSettings, DeadlinePolicy
 from suara_contracts.events import SubmissionReceived
 from suara_contracts.rpc import Actor, AssignCase, CodeCase, DeclareConflict, TransitionCase
 from suara_kit.clock import today
@@ -244,9 +244,10 @@ async def test_the_scan_alerts_each_missed_deadline_once(db: Database) -> None:
 
 async def test_a_stricter_organisation_policy_applies(db: Database) -> None:
     await new_case(db, received_on=date(2026, 1, 1))
-    strict = {"tenaganita": DeadlinePolicy(acknowledge_within_days=2)}
+    strict = CasesSettings(organisation_deadlines={
+        "tenaganita": DeadlinePolicy(acknowledge_within_days=2)})
     async with db.transaction() as session:
-        breaches = await deadlines.scan(session, date(2026, 1, 4), strict)
+        breaches = await deadlines.scan(session, date(2026, 1, 4), strict.deadlines_for)
     assert [(b.kind, b.due_on) for b in breaches] == [("acknowledge", date(2026, 1, 3))]
 
 

@@ -8,6 +8,7 @@ tests move it by hand.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Literal
 
@@ -20,6 +21,14 @@ from suara_cases.states import OPEN_STATES, CaseStatus
 from suara_contracts.events import DeadlineBreached
 
 Kind = Literal["acknowledge", "feedback", "update"]
+Policies = Callable[[str], DeadlinePolicy]
+"""An organisation's deadlines (`CasesSettings.deadlines_for`)."""
+
+
+def default_policy(_: str) -> DeadlinePolicy:
+    """The EU Directive's limits, for callers that configure nothing."""
+    return DeadlinePolicy()
+
 REFERRAL_PREFIX = "RF-"
 
 
@@ -52,16 +61,13 @@ def overdue(case: Case, policy: DeadlinePolicy, today: date) -> list[Kind]:
 
 
 async def scan(session: AsyncSession, today: date,
-               policy_for: dict[str, DeadlinePolicy] | None = None,
-               default: DeadlinePolicy | None = None) -> list[DeadlineBreached]:
+               policy: Policies = default_policy) -> list[DeadlineBreached]:
     """Every deadline missed as of `today` that has not been alerted yet; records the alerts
     in the caller's transaction so each is raised once, whichever replica scans."""
-    policies, fallback = policy_for or {}, default or DeadlinePolicy()
     cases = await session.exec(select(Case).where(col(Case.status).in_(list(OPEN_STATES))))
     breaches: list[DeadlineBreached] = []
     for case in cases:
-        policy = policies.get(case.organisation, fallback)
-        for kind, day in due(case, policy).items():
+        for kind, day in due(case, policy(case.organisation)).items():
             if day >= today or await session.get(DeadlineAlert, (case.id, kind, day)):
                 continue
             session.add(DeadlineAlert(case_id=case.id, kind=kind, due_on=day, alerted_on=today))

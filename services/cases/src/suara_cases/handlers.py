@@ -110,9 +110,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
         a breach from being raised twice)."""
         try:
             async with app.transaction() as session:
-                for breach in await deadlines.scan(session, today(),
-                                                   settings.organisation_deadlines,
-                                                   policy("")):
+                for breach in await deadlines.scan(session, today(), policy):
                     app.emit(session, Evt.DEADLINE_BREACHED, breach)
         except IntegrityError:
             pass  # another replica raised these alerts at the same moment

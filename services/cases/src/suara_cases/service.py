@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_cases import audit, deadlines, repository
+from suara_cases.deadlines import Policies, default_policy
 from suara_cases.models import Case, CaseMessage, CaseSession
-from suara_cases.settings import DeadlinePolicy
 from suara_cases.states import CaseStatus
 from suara_contracts.events import (
     CaseOpened,
@@ -24,12 +23,6 @@ from suara_kit.errors import Forbidden, NotFound
 from suara_kit.ids import uuid7
 
 HANDLER = "case-handler"
-Policies = Callable[[str], DeadlinePolicy]
-
-
-def default_policy(_: str) -> DeadlinePolicy:
-    """The EU Directive's limits, for callers that configure nothing."""
-    return DeadlinePolicy()
 
 
 async def open_case(session: AsyncSession, event: SubmissionReceived,
