@@ -30,10 +30,10 @@ from suara_contracts.referrals import (
 )
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
-from suara_gateway.deps import HandlerDep, Rpc, RpcDep, get_principal
+from suara_gateway.deps import HandlerDep, Rpc, RpcDep, actor_of, get_principal
 from suara_gateway.schemas import problem_responses
 from suara_kit.auth import Principal
-from suara_kit.errors import ValidationFailed
+from suara_kit.messaging import validation_problem
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"], responses=problem_responses(422, 503))
 STAFF = problem_responses(401, 403, 404)
@@ -43,8 +43,7 @@ C = TypeVar("C", bound=BaseModel)
 
 async def any_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Actor:
     """Anyone with a valid token: the directory is not case data."""
-    return Actor(subject=principal.subject, roles=sorted(principal.roles),
-                 organisation=principal.organisation, client_id=principal.client_id)
+    return actor_of(principal)
 
 
 StaffDep = Annotated[Actor, Depends(any_staff)]
@@ -55,10 +54,7 @@ def command(model: type[C], **fields: object) -> C:
     try:
         return model(**fields)
     except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-                  for e in exc.errors()]
-        raise ValidationFailed(f"{errors[0]['field']}: {errors[0]['message']}",
-                               errors=errors) from None
+        raise validation_problem(exc) from None
 
 
 class _Body(BaseModel):

@@ -48,7 +48,8 @@ async def get_principal(
     return await validator.validate(credentials.credentials.strip())
 
 
-def _actor(principal: Principal) -> Actor:
+def actor_of(principal: Principal) -> Actor:
+    """The verified caller, as services see it."""
     return Actor(subject=principal.subject, roles=sorted(principal.roles),
                  organisation=principal.organisation, client_id=principal.client_id)
 
@@ -60,7 +61,7 @@ async def optional_actor(
     """The caller when a token is sent (a bad token is still a 401), None for the public."""
     if credentials is None:
         return None
-    return _actor(await get_principal(request, credentials))
+    return actor_of(await get_principal(request, credentials))
 
 
 def require_any_role(*roles: str) -> Callable[..., Awaitable[Actor]]:
@@ -70,7 +71,7 @@ def require_any_role(*roles: str) -> Callable[..., Awaitable[Actor]]:
         if not set(roles) & set(principal.roles):
             raise Forbidden(f"This needs one of the roles {', '.join(roles)}, which your "
                             "account does not have.")
-        return _actor(principal)
+        return actor_of(principal)
 
     return dependency
 
@@ -81,7 +82,7 @@ def require_role(role: str) -> Callable[..., Awaitable[Actor]]:
     async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Actor:
         if role not in principal.roles:
             raise Forbidden(f"This needs the '{role}' role, which your account does not have.")
-        return _actor(principal)
+        return actor_of(principal)
 
     return dependency
 
