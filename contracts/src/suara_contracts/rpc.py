@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
@@ -46,6 +47,13 @@ class Condition(_Msg):
 
     field: str = Field(pattern=FIELD_NAME)
     any_of: list[str] = Field(min_length=1, max_length=50)
+
+    def met(self, answers: Mapping[str, Answer]) -> bool:
+        """Whether the answers so far ask the question (the rule intake enforces and the
+        pages show)."""
+        given = answers.get(self.field)
+        chosen = given if isinstance(given, list) else [given] if given else []
+        return bool(set(chosen) & set(self.any_of))
 
 
 class FormField(_Msg):

@@ -139,15 +139,6 @@ def field_errors(exc: SuaraError, language: Language) -> dict[str, str]:
             for e in exc.extra.get("errors", []) if isinstance(e, dict)}
 
 
-def applies(field: FormField, answers: dict[str, Answer]) -> bool:
-    """Whether a conditional question is asked, given the answers so far."""
-    if field.show_if is None:
-        return True
-    given = answers.get(field.show_if.field)
-    chosen = given if isinstance(given, list) else [given] if given else []
-    return bool(set(chosen) & set(field.show_if.any_of))
-
-
 def conditions(definition: FormDefinition) -> dict[str, str]:
     """For each conditional question, the answers that ask it, as the worker reads them."""
     by_name = {f.name: f for f in definition.fields}
@@ -296,7 +287,7 @@ def displayed(definition: FormDefinition, answers: dict[str, Answer],
     gettext = i18n.translations(language).gettext
     shown: list[tuple[FormField, str | list[str] | None]] = []
     for f in definition.fields:
-        if not applies(f, answers):
+        if f.show_if and not f.show_if.met(answers):
             continue
         value = answers.get(f.name)
         labels = {c.value: c.label for c in f.choices}

@@ -328,11 +328,7 @@ def _check(f: FieldSpec, value: Answer) -> Answer:
 
 def shown(f: FieldSpec, answers: dict[str, Answer]) -> bool:
     """Whether a question applies, given the answers to the questions it depends on."""
-    if f.show_if is None:
-        return True
-    given = answers.get(f.show_if.field)
-    chosen = given if isinstance(given, list) else [given] if given else []
-    return bool(set(chosen) & set(f.show_if.any_of))
+    return f.show_if is None or f.show_if.met(answers)
 
 
 def validate(spec: FormSpec, answers: dict[str, Answer]) -> dict[str, Answer]:
