@@ -13,7 +13,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 
-from nats.js.api import ObjectMeta, ObjectStoreConfig, StorageType
+from nats.js.api import ObjectInfo, ObjectMeta, ObjectStoreConfig, StorageType
 from nats.js.client import JetStreamContext
 from nats.js.errors import BucketNotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
@@ -22,6 +22,7 @@ from suara_kit.errors import NotFound
 
 BUCKET = "SUARA_UPLOADS"
 TAKE_TIMEOUT = 3.0
+GONE = "This upload has expired or was already used; attach the file again."
 TTL_SECONDS = 6 * 3600
 MAX_BYTES = 512 * 1024 * 1024
 
@@ -55,15 +56,18 @@ async def stage(store: ObjectStore, data: bytes, media_type: str) -> Staged:
     return Staged(token=token, media_type=media_type, size=len(data))
 
 
+def _staged(token: str, info: ObjectInfo) -> Staged:
+    return Staged(token=token, media_type=info.description or "application/octet-stream",
+                  size=info.size or 0)
+
+
 async def describe(store: ObjectStore, token: str) -> Staged:
     """What a token holds, without reading it; NotFound when it expired or was used."""
     try:
         info = await store.get_info(token)
     except ObjectNotFoundError:
-        raise NotFound("This upload has expired or was already used; attach the file "
-                       "again.") from None
-    return Staged(token=token, media_type=info.description or "application/octet-stream",
-                  size=info.size or 0)
+        raise NotFound(GONE) from None
+    return _staged(token, info)
 
 
 async def take(store: ObjectStore, token: str,
@@ -74,12 +78,8 @@ async def take(store: ObjectStore, token: str,
     try:
         result = await asyncio.wait_for(store.get(token), timeout)
     except (ObjectNotFoundError, TimeoutError):
-        raise NotFound("This upload has expired or was already used; attach the file "
-                       "again.") from None
-    info = result.info
-    staged = Staged(token=token, media_type=info.description or "application/octet-stream",
-                    size=info.size or 0)
-    return staged, bytes(result.data or b"")
+        raise NotFound(GONE) from None
+    return _staged(token, result.info), bytes(result.data or b"")
 
 
 async def discard(store: ObjectStore, token: str) -> None:
