@@ -443,21 +443,29 @@ async def _claim(request: Request, rpc: RpcDep, language: Language, prefix: str)
         receipt = await rpc(S.INTAKE_CLAIM, ClaimReceipt(reference=reference, claim_code=code),
                             SubmitReceipt)
     except SuaraError as exc:
-        if exc.status >= 500:
-            raise
         errors = {404: gettext("That reference and code do not match, or the code was already "
                                "used. Check both, or ask the organisation for a new code."),
                   409: gettext("This code has expired. Ask the organisation that filed your "
                                "report for a new one."),
                   429: gettext("Too many wrong codes for this reference. Wait a while, then "
                                "try again.")}
-        page = _render(request, "claim.html", language, prefix, status=exc.status,
-                       error=errors.get(exc.status, exc.detail))
-        if "retry_after" in exc.extra:
-            page.headers["Retry-After"] = str(exc.extra["retry_after"])
-        return page
+        return _refused(request, language, prefix, exc, "claim.html",
+                        errors.get(exc.status, exc.detail))
     return _render(request, "receipt.html", language, prefix, status=201, receipt=receipt,
                    routes=[])
+
+
+def _refused(request: Request, language: Language, prefix: str, exc: SuaraError,
+             template: str = "follow_up.html", error: str | None = None) -> HTMLResponse:
+    """The page asking for reference and receipt (or claim code) again, saying what went
+    wrong, with Retry-After during a lockout; a server error is not the worker's to fix."""
+    if exc.status >= 500:
+        raise exc
+    page = _render(request, template, language, prefix, status=exc.status,
+                   error=error or lookup_error(exc, language))
+    if "retry_after" in exc.extra:
+        page.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return page
 
 
 def lookup_error(exc: SuaraError, language: Language) -> str:
@@ -485,13 +493,7 @@ async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix
     try:
         view = await reporter_view(rpc, reference, receipt)
     except SuaraError as exc:
-        if exc.status >= 500:
-            raise
-        page = _render(request, "follow_up.html", language, prefix, status=exc.status,
-                       error=lookup_error(exc, language))
-        if "retry_after" in exc.extra:
-            page.headers["Retry-After"] = str(exc.extra["retry_after"])
-        return page
+        return _refused(request, language, prefix, exc)
     label = STATUS_LABELS.get(view.status)
     routes = await _remedies(rpc, view.country, view.origin, view.categories, language)
     reported: list[tuple[FormField, str | list[str] | None]] = []
@@ -592,10 +594,7 @@ async def _check_in(request: Request, rpc: RpcDep, language: Language,
     try:
         await rpc(S.INTAKE_FOLLOW_UP, message, FollowUpSent)
     except SuaraError as exc:
-        if exc.status >= 500:
-            raise
-        return _render(request, "follow_up.html", language, prefix, status=exc.status,
-                       error=lookup_error(exc, language))
+        return _refused(request, language, prefix, exc)
     notice = (gettext("Thank you for telling us. Your case is opened again; your case handler "
                       "will write to you here.") if answer == "yes"
               else gettext("Thank you for answering."))
@@ -617,13 +616,10 @@ async def _survey(request: Request, rpc: RpcDep, language: Language, prefix: str
     try:
         await rpc(S.INTAKE_SURVEY, answers, SurveyThanks)
     except SuaraError as exc:
-        if exc.status >= 500:
-            raise
         if exc.status == 409:  # rated already, or no decision yet: the page says where it is
             return await _status_page(request, rpc, language, prefix, reference, receipt,
                                       surveyed_now=True)
-        return _render(request, "follow_up.html", language, prefix, status=exc.status,
-                       error=lookup_error(exc, language))
+        return _refused(request, language, prefix, exc)
     return await _status_page(request, rpc, language, prefix, reference, receipt,
                               notice=gettext("Thank you. Your answers were counted."),
                               surveyed_now=True)
