@@ -65,13 +65,17 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     vault = Vault(files, Sealer(settings.attachment_key.get_secret_value(),
                                 [k.get_secret_value() for k in settings.attachment_previous_keys]))
 
-    async def discard_uploads(answers: dict[str, Answer]) -> None:
-        """Uploads a committed report used: gone from staging (they expire anyway)."""
-        for value in answers.values():
-            for token in value if isinstance(value, list) else []:
-                if forms.TOKEN.match(token):
-                    with suppress(Exception):
-                        await files.discard(token)
+    async def discard(tokens: list[str]) -> None:
+        """Uploads a committed report or follow-up used: gone from staging (they would expire
+        anyway, so a failure here loses nothing)."""
+        for token in tokens:
+            with suppress(Exception):
+                await files.discard(token)
+
+    async def used_uploads(session: AsyncSession, version: str,
+                           answers: dict[str, Answer]) -> list[str]:
+        _, spec = await store.approved(session, int(version))  # cached: no query
+        return [token for _, token in forms.file_tokens(spec, answers)]
     policy = service.ReceiptPolicy(key=settings.receipt_key.get_secret_value().encode(),
                                    max_failures=settings.receipt_max_failures,
                                    lockout=timedelta(minutes=settings.receipt_lockout_minutes))
@@ -81,7 +85,8 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
             sub, receipt, event = await service.submit(session, store, report,
                                                        settings.organisations, policy, vault)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
-        await discard_uploads(report.answers)
+            used = await used_uploads(session, sub.form_version, report.answers)
+        await discard(used)
         return SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
 
     async def check(report: SubmitReport) -> AnswersChecked:
@@ -95,7 +100,8 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                 session, store, report, settings.organisations, policy,
                 timedelta(days=settings.claim_within_days), vault)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
-        await discard_uploads(report.answers)
+            used = await used_uploads(session, sub.form_version, report.answers)
+        await discard(used)
         return ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
                            status=sub.status)
 
@@ -129,9 +135,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                 app.emit(session, Evt.REPORTER_FOLLOW_UP, event)
         if event is None:
             raise NotFound(service.WRONG_RECEIPT)
-        for token in query.files:
-            with suppress(Exception):
-                await files.discard(token)
+        await discard(query.files)
         return FollowUpSent(follow_up_id=event.follow_up_id, kind=event.kind,
                             sent_on=event.sent_on, attachments=len(event.attachment_ids))
 

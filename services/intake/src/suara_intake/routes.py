@@ -112,6 +112,7 @@ def load(folder: Path = DATA) -> list[Route]:
 
 
 ROUTES: Final = load()
+BY_ID: Final = {r.id: r for r in ROUTES}
 TRANSLATED: Final = ("how", "cost")
 
 
@@ -131,7 +132,7 @@ def localized(route: Route, language: str) -> RemedyRoute:
     committee has edited is shown as they wrote it (a translation of the old text would say
     something else)."""
     plain = RemedyRoute(**route.model_dump())
-    original = next((r for r in ROUTES if r.id == route.id), None)
+    original = BY_ID.get(route.id)
     text = TRANSLATIONS.get(language, {}).get(route.id)
     if not text or original != route:
         return plain
