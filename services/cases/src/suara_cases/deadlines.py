@@ -29,14 +29,13 @@ def default_policy(_: str) -> DeadlinePolicy:
     """The EU Directive's limits, for callers that configure nothing."""
     return DeadlinePolicy()
 
+
 REFERRAL_PREFIX = "RF-"
 
 
 def is_referral_copy(case: Case) -> bool:
     """A receiving organisation's linked case (see `referrals`), not the reporter's own."""
     return case.reference.startswith(REFERRAL_PREFIX)
-DECIDED = {CaseStatus.RESOLVED, CaseStatus.NOT_UPHELD, CaseStatus.WITHDRAWN,
-           CaseStatus.CLOSED}
 
 
 def due(case: Case, policy: DeadlinePolicy) -> dict[Kind, date]:
@@ -47,7 +46,7 @@ def due(case: Case, policy: DeadlinePolicy) -> dict[Kind, date]:
         return found
     if case.status == CaseStatus.RECEIVED:
         found["acknowledge"] = case.received_on + timedelta(days=policy.acknowledge_within_days)
-    if case.acknowledged_on and case.status not in DECIDED:
+    if case.acknowledged_on and case.status in OPEN_STATES:  # not yet decided
         found["feedback"] = case.acknowledged_on + timedelta(days=policy.feedback_within_days)
     if case.status in OPEN_STATES:
         last = case.last_update_on or case.acknowledged_on or case.received_on

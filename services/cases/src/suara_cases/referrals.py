@@ -20,6 +20,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_cases import audit, repository
+from suara_cases.deadlines import REFERRAL_PREFIX
 from suara_cases.models import Case
 from suara_cases.referral_models import CaseConsent, CaseReferral, ReferralStep
 from suara_cases.service import case_for, require_handler
@@ -502,7 +503,7 @@ async def _withdraw(session: AsyncSession, actor: Actor, referral: CaseReferral)
 def new_reference() -> str:
     """A reference for a referred case, e.g. `RF-K7M2-9QXD`: unrelated to the reporter's."""
     chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    return f"RF-{chars[:4]}-{chars[4:]}"
+    return f"{REFERRAL_PREFIX}{chars[:4]}-{chars[4:]}"
 
 
 # endpoints
