@@ -154,6 +154,9 @@ SAMPLES: dict[str, Doc] = {
     Evt.CLUSTER_DETECTED: {
         "organisation": "cso-east", "respondent": "Maju Jaya Sdn Bhd",
         "case_ids": [CASE, UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f")], "window_days": 90},
+    Evt.CASE_SHREDDED: {
+        "case_id": CASE, "submission_id": UUID("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"),
+        "organisation": "cso-east", "shredded_on": date(2028, 3, 2)},
     Evt.SESSION_PROPOSED: {
         "session_id": UUID("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f"), "case_id": CASE,
         "organisation": "cso-east", "starts_at": datetime(2026, 3, 15, 2, tzinfo=UTC),

@@ -17,9 +17,9 @@ from PIL import Image
 from sqlmodel import select
 
 from suara_intake.models import Attachment, Submission
-from suara_intake.sealing import Sealer, SealError
 from suara_intake.settings import IntakeSettings
 from suara_kit import staging
+from suara_kit.sealing import Sealer, SealError
 
 PROBLEM = "application/problem+json"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -87,6 +87,17 @@ class ClusterDetected(_Event):
     window_days: int
 
 
+class CaseShredded(_Event):
+    """A case reached the end of its retention period and its data key was deleted. Every
+    service that holds content of the same report deletes its own key for it: the report
+    becomes unreadable everywhere, in backups too. Carries identifiers only."""
+
+    case_id: UUID
+    submission_id: UUID
+    organisation: str
+    shredded_on: date
+
+
 class SurveyAnswered(_Event):
     """A reporter rated the process. Deliberately carries no submission, case or reference:
     the scores are counted, never linked to anyone."""
@@ -165,6 +176,7 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     Evt.REPORTER_FOLLOW_UP: ReporterFollowUp,
     Evt.DEADLINE_BREACHED: DeadlineBreached,
     Evt.CLUSTER_DETECTED: ClusterDetected,
+    Evt.CASE_SHREDDED: CaseShredded,
     Evt.SURVEY_ANSWERED: SurveyAnswered,
     Evt.SESSION_PROPOSED: SessionProposed,
     Evt.REFERRAL_CREATED: ReferralChanged,

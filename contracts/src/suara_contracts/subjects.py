@@ -87,6 +87,7 @@ class Evt:
     REPORTER_MESSAGE: Final = "suara.evt.cases.reporter-message.sent.v1"
     DEADLINE_BREACHED: Final = "suara.evt.cases.deadline.breached.v1"
     CLUSTER_DETECTED: Final = "suara.evt.cases.cluster.detected.v1"
+    CASE_SHREDDED: Final = "suara.evt.cases.case.shredded.v1"
     SESSION_PROPOSED: Final = "suara.evt.mediation.session.proposed.v1"
     REFERRAL_CREATED: Final = "suara.evt.cases.referral.created.v1"
     REFERRAL_ACCEPTED: Final = "suara.evt.cases.referral.accepted.v1"

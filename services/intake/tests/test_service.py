@@ -24,11 +24,11 @@ from suara_intake.attachments import Vault
 from suara_intake.formstore import FormStore
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Attachment, Submission
-from suara_intake.sealing import Sealer
 from suara_kit.clock import today, utcnow
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
+from suara_kit.sealing import Sealer
 from suara_kit.testing import migrated
 
 ORGS = ["tenaganita", "apmm"]

@@ -14,11 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.rpc import Answer, FormSpec
 from suara_intake.models import Attachment
-from suara_intake.sealing import Sealer
 from suara_kit import staging
 from suara_kit.clock import today
 from suara_kit.errors import NotFound, ValidationFailed
 from suara_kit.ids import uuid7
+from suara_kit.sealing import Sealer
 
 ACCEPTED = {"image/jpeg", "image/png", "application/pdf"}
 

@@ -47,9 +47,9 @@ from suara_intake import routes as remedy_routes
 from suara_intake.attachments import NatsStagedFiles, Vault
 from suara_intake.formstore import FormStore
 from suara_intake.models import Inbox, Outbox
-from suara_intake.sealing import Sealer
 from suara_intake.settings import IntakeSettings
 from suara_kit.errors import Conflict, NotFound
+from suara_kit.sealing import Sealer
 from suara_kit.service import ServiceApp
 
 MIGRATIONS = Path(__file__).parent / "migrations"

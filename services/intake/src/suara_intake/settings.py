@@ -28,7 +28,8 @@ class IntakeSettings(ServiceSettings):
         "keys attachments were sealed with before the current one (rotation)"))
 
     def insecure_defaults(self) -> dict[str, bool]:
-        return {"SUARA_INTAKE_RECEIPT_KEY":
+        return {**super().insecure_defaults(),
+                "SUARA_INTAKE_RECEIPT_KEY":
                 self.receipt_key.get_secret_value() == DEV_RECEIPT_KEY,
                 "SUARA_INTAKE_ATTACHMENT_KEY":
                 self.attachment_key.get_secret_value() == DEV_ATTACHMENT_KEY}

@@ -55,6 +55,10 @@ class Conflict(SuaraError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class Gone(SuaraError):
+    status, slug, title = 410, "gone", "Gone"
+
+
 class ValidationFailed(SuaraError):
     status, slug, title = 422, "validation", "The request is not valid"
 
@@ -69,7 +73,7 @@ class Unavailable(SuaraError):
 
 _BY_STATUS: dict[int, type[SuaraError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ValidationFailed,
+    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, ValidationFailed,
                 TooManyAttempts, Unavailable)
 }
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
+DEV_CONTENT_KEY = "development-only-content-key-change-me"
 
 
 def _shared(name: str) -> AliasChoices:
@@ -38,6 +39,11 @@ class ServiceSettings(ProcessSettings):
     rpc_concurrency: int = Field(default=32, ge=1, le=1000)
 
     service_name: str = "suara"
+    content_key: SecretStr = Field(default=SecretStr(DEV_CONTENT_KEY), description=(
+        "the key-encryption key that wraps this service's per-case data keys; set it from a "
+        "secret store (e.g. `openssl rand -base64 32`), never in the database it protects"))
+    content_previous_keys: list[SecretStr] = Field(default=[], description=(
+        "content keys used before the current one (rotation)"))
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or a SQLite file under var/ named after the service."""
@@ -49,11 +55,14 @@ class ServiceSettings(ProcessSettings):
     @model_validator(mode="after")
     def _refuse_insecure(self) -> ServiceSettings:
         if self.env == "production":
-            for name, value in self.insecure_defaults().items():
-                if value:
-                    raise ValueError(f"{name} still has its development default; set it")
+            unset = [name for name, value in self.insecure_defaults().items() if value]
+            if unset:
+                raise ValueError(f"{', '.join(unset)}: still the development default; set "
+                                 f"{'it' if len(unset) == 1 else 'each'} to a secret of its own")
         return self
 
     def insecure_defaults(self) -> dict[str, bool]:
-        """Names of secrets that still hold development defaults (refused in production)."""
-        return {}
+        """Names of secrets that still hold development defaults (refused in production);
+        subclasses add their own to these."""
+        prefix = str(self.model_config.get("env_prefix") or "SUARA_")
+        return {f"{prefix}CONTENT_KEY": self.content_key.get_secret_value() == DEV_CONTENT_KEY}

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from suara_intake.sealing import VERSION, Sealer, SealError
+from suara_kit.sealing import VERSION, Sealer, SealError
 
 OLD = "old-secret-0123456789-abcdefghij"
 NEW = "new-secret-9876543210-zyxwvutsrq"

@@ -1,4 +1,5 @@
-"""Encryption at rest for attachments and other sensitive blobs in intake's database.
+"""Encryption at rest under a key held in settings (a key-encryption key): intake's
+attachments, and every service's per-case data keys (`suara_kit.datakeys`).
 
 A leaked database dump or backup must not hand over a worker's passport photo. Blobs are
 sealed with AES-256-GCM before they are stored, under a key that lives in settings, not in the
@@ -19,8 +20,9 @@ Layout of a sealed blob (all lengths in bytes)::
 * associated data (authenticated, not stored): the 5 header bytes followed by the caller's
   `context`. The header is fixed length, so the two cannot be confused.
 
-Keys come from settings as strings. A 32-byte AES key is derived with HKDF-SHA256
-(``info=b"suara-intake-attachments-v1"``, no salt: the input is already a secret), so a long
+Keys come from settings as strings. A 32-byte AES key is derived with HKDF-SHA256 (``info``:
+by default ``b"suara-intake-attachments-v1"``, each other use passes its own; no salt: the
+input is already a secret), so a long
 passphrase and a base64 secret both work. The string is used exactly as given (UTF-8). HKDF is
 not a password hash: anyone holding one sealed blob can test guesses offline, so use a random
 secret (e.g. ``openssl rand -base64 32``), not a memorable phrase; 16 characters is a floor
@@ -60,12 +62,12 @@ class SealError(ValueError):
 
 
 class _Key:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, info: bytes) -> None:
         if not isinstance(secret, str):
             raise TypeError("a sealing key is a string secret")
         if len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"a sealing key must be at least {MIN_SECRET_LENGTH} characters")
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
             secret.encode()
         )
         self.id = hashlib.sha256(derived).digest()[:_KEY_ID_LEN]
@@ -75,8 +77,8 @@ class _Key:
 class Sealer:
     """Seals with the current key; opens with the current or any previous key."""
 
-    def __init__(self, current: str, previous: Iterable[str] = ()) -> None:
-        self._current = _Key(current)
+    def __init__(self, current: str, previous: Iterable[str] = (), info: bytes = _INFO) -> None:
+        self._current = _Key(current, info)
         # key id -> keys; a list because two different secrets may share a 4-byte id (about
         # one chance in 4 billion per pair), in which case both are tried.
         self._keys: dict[bytes, list[_Key]] = {}
@@ -85,7 +87,7 @@ class Sealer:
             if secret in seen:
                 continue
             seen.add(secret)
-            key = self._current if secret == current else _Key(secret)
+            key = self._current if secret == current else _Key(secret, info)
             self._keys.setdefault(key.id, []).append(key)
 
     @property
