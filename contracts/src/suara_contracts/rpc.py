@@ -260,6 +260,9 @@ class ReportStatus(_Msg):
                                      "was filed on: render `answers` with it")
     answers: dict[str, Answer] = {}
     surveyed: bool = Field(default=False, description="the reporter rated the process already")
+    content_deleted_on: date | None = Field(default=None, description=(
+        "when the report's content (answers, files, messages) was deleted at the end of its "
+        "retention period: `answers` is then empty; status and dates remain"))
 
 
 FollowUpKind = Literal["reply", "information", "check-in"]
@@ -493,6 +496,8 @@ class CaseSummary(_Msg):
     acknowledge_by: date
     sessions: list[SessionRef] = []
     assigned_to: str | None = None
+    shredded_on: date | None = Field(default=None, description=(
+        "when retention deleted the case's data key: its content can no longer be read"))
     due: dict[str, date] = Field(default={}, description=(
         "the next deadlines: acknowledge, feedback (3 months after acknowledging), update "
         "(the reporter hears from us at least every 30 days)"))
@@ -580,6 +585,8 @@ class InboxMessage(_Msg):
     attachments: int = 0
     kind: Literal["message", "check-in-question", "check-in-answer"] = "message"
     answered: bool = Field(default=False, description="for a question: the reporter answered")
+    deleted: bool = Field(default=False, description=(
+        "the text was deleted under the retention policy: `body` is empty"))
 
 
 class Inbox(_Msg):

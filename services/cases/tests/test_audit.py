@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from suara_cases import audit
+from suara_cases import audit, content
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry
+from suara_cases.settings import CasesSettings
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
@@ -20,6 +21,7 @@ from suara_kit.testing import migrated
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("cases")) as database:
+        content.use_keys(database, CasesSettings())
         yield database
 
 

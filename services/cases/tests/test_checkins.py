@@ -10,9 +10,10 @@ from uuid import UUID
 import pytest
 from sqlmodel import select
 
-from suara_cases import checkins, service, work
+from suara_cases import checkins, content, service, work
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import Case, CheckIn
+from suara_cases.settings import CasesSettings
 from suara_contracts.events import ReporterFollowUp, SubmissionReceived
 from suara_contracts.rpc import Actor, CodeCase, TransitionCase
 from suara_kit.clock import today
@@ -26,6 +27,7 @@ ANI = Actor(subject="ani", roles=["case-handler"], organisation="tenaganita")
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("cases")) as database:
+        content.use_keys(database, CasesSettings())
         yield database
 
 

@@ -18,11 +18,12 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import referrals, service
+from suara_cases import content, referrals, service
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case
 from suara_cases.referral_models import CaseConsent, CaseReferral, ReferralStep
 from suara_cases.referrals import TRANSITIONS, Directory, Status, check_move
+from suara_cases.settings import CasesSettings
 from suara_contracts.events import ReferralChanged, SubmissionReceived
 from suara_contracts.referrals import (
     CaseReferralsQuery,
@@ -69,6 +70,7 @@ DIRECTORY = Directory([org("tenaganita"), org("map-foundation"), org("serve-the-
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("cases")) as database:
+        content.use_keys(database, CasesSettings())
         yield database
 
 
@@ -369,7 +371,7 @@ def test_an_override_reason_must_say_something() -> None:
 @pytest.mark.parametrize("profile", ["minimal", "standard", "full"])
 async def test_share_profile_projection(db: Database, profile: str) -> None:
     case = await open_case(db)
-    shared = referrals.project(case, profile)
+    shared = referrals.project(case, ANSWERS, profile)
     assert (shared.status, shared.risk, shared.risk_reasons) == (
         "received", "high", ["not-safe-now"])
     expected = {
@@ -387,9 +389,9 @@ async def test_an_identifying_answer_is_withheld_below_full_whatever_its_name(
         db: Database) -> None:
     case = await open_case(db)
     case.identifying = ["contact", "country"]
-    assert "country" not in referrals.project(case, "minimal").answers
-    assert "country" not in referrals.project(case, "standard").answers
-    assert referrals.project(case, "full").answers["country"] == "MY"
+    assert "country" not in referrals.project(case, ANSWERS, "minimal").answers
+    assert "country" not in referrals.project(case, ANSWERS, "standard").answers
+    assert referrals.project(case, ANSWERS, "full").answers["country"] == "MY"
 
 
 async def test_the_receiver_sees_only_the_shared_projection(db: Database) -> None:

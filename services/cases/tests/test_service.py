@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from suara_cases import service, work
+from suara_cases import content, service, work
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case, CaseMessage
+from suara_cases.settings import CasesSettings
 from suara_cases.states import CaseStatus
 from suara_contracts.events import SubmissionReceived
 from suara_contracts.rpc import Actor
@@ -29,6 +30,7 @@ OTHER_ORG = Actor(subject="staff-2", roles=["case-handler"], organisation="apmm"
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("cases")) as database:
+        content.use_keys(database, CasesSettings())
         yield database
 
 
@@ -57,11 +59,12 @@ async def test_open_case_stores_the_case_and_returns_the_event(db: Database) -> 
     assert opened is not None
     async with db.transaction() as session:
         case = await session.get(Case, opened.case_id)
-    assert case is not None
+        assert case is not None
+        answers = await content.answers_of(session, case)
     assert (case.submission_id, case.reference, case.organisation) == (
         event.submission_id, "SU-AAAA-BBBB", "tenaganita")
     assert (case.status, case.risk, case.risk_reasons) == ("received", "high", ["confinement"])
-    assert case.answers == {"what_happened": "unpaid"}
+    assert answers == {"what_happened": "unpaid"}
     assert (opened.submission_id, opened.status) == (event.submission_id, "received")
 
 
@@ -162,11 +165,14 @@ async def test_acknowledge_changes_status_and_returns_both_events(db: Database) 
     assert message.body == "We have your report."
     async with db.transaction() as session:
         stored = await session.get(Case, case.id)
-        notes = (await session.exec(select(CaseMessage))).all()
-    assert stored is not None
+        assert stored is not None
+        notes = list((await session.exec(select(CaseMessage))).all())
+        bodies = await content.bodies_of(session, stored, notes)
     assert (stored.status, stored.acknowledged_on) == ("acknowledged", today())
-    assert [(n.id, n.case_id, n.author, n.body) for n in notes] == [
+    assert [(n.id, n.case_id, n.author, bodies[n.id]) for n in notes] == [
         (message.message_id, case.id, "staff-1", "We have your report.")]
+    assert notes[0].legacy_body is None  # stored sealed, never as text
+    assert b"your report" not in (notes[0].sealed_body or b"")
 
 
 async def test_acknowledge_twice_is_conflict(db: Database) -> None:
@@ -179,5 +185,6 @@ async def test_acknowledge_twice_is_conflict(db: Database) -> None:
     assert info.value.status == 409
     assert "cannot become 'acknowledged'" in info.value.detail
     async with db.transaction() as session:
-        notes = (await session.exec(select(CaseMessage))).all()
-    assert [n.body for n in notes] == ["first"]
+        notes = list((await session.exec(select(CaseMessage))).all())
+        bodies = await content.bodies_of(session, await session.get(Case, case.id), notes)
+    assert list(bodies.values()) == ["first"]

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from suara_cases import statistics
+from suara_cases import content, statistics
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case
-from suara_cases.settings import DeadlinePolicy
+from suara_cases.settings import CasesSettings, DeadlinePolicy
 from suara_cases.statistics import Scope, compute, scope_for, to_hide
 from suara_contracts.rpc import Actor
 from suara_contracts.statistics import GroupFigures, Statistics, StatisticsQuery
@@ -51,7 +51,7 @@ def case(received: date = date(2026, 10, 5), *, organisation: str = "tenaganita"
     values: dict[str, Any] = {
         "id": uuid7(), "submission_id": uuid7(), "reference": "SU-AAAA-BBBB",
         "organisation": organisation, "status": found, "risk": "normal", "risk_reasons": [],
-        "language": "en", "answers": answers, "received_on": received,
+        "language": "en", "reported": answers, "received_on": received,
         "acknowledge_by": received + timedelta(days=7),
         "acknowledged_on": None if acknowledged is None else received + timedelta(acknowledged),
         "closed_on": None if closed is None else received + timedelta(closed),
@@ -288,6 +288,7 @@ def test_others_are_refused(actor: Actor | None, asked: str | None) -> None:
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("cases")) as database:
+        content.use_keys(database, CasesSettings())
         yield database
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 from sqlmodel import col, select
 
-from suara_cases import deadlines, service, work
+from suara_cases import content, deadlines, service, work
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case, CaseMessage
 from suara_cases.settings import CasesSettings, DeadlinePolicy
@@ -31,6 +31,7 @@ BUDI = Actor(subject="budi", roles=["case-handler"], organisation="tenaganita")
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("cases")) as database:
+        content.use_keys(database, CasesSettings())
         yield database
 
 
@@ -87,9 +88,10 @@ async def test_a_case_walks_its_lifecycle_to_closed(db: Database) -> None:
         "open", "status:acknowledged", "status:in-assessment", "status:in-resolution",
         "status:resolved", "code", "status:closed"]
     async with db.transaction() as session:
-        notes = (await session.exec(select(CaseMessage).where(
-            CaseMessage.case_id == case_id, CaseMessage.kind == "status-note"))).all()
-    assert [n.body for n in notes] == ["Employer agreed to talk"]
+        notes = list((await session.exec(select(CaseMessage).where(
+            CaseMessage.case_id == case_id, CaseMessage.kind == "status-note"))).all())
+        bodies = await content.bodies_of(session, await session.get(Case, case_id), notes)
+    assert list(bodies.values()) == ["Employer agreed to talk"]
 
 
 @pytest.mark.parametrize(("path", "to"), [

@@ -12,12 +12,11 @@ from datetime import date, timedelta
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import audit
+from suara_cases import audit, content
 from suara_cases.deadlines import is_referral_copy
-from suara_cases.models import Case, CaseMessage, CheckIn
+from suara_cases.models import Case, CheckIn
 from suara_cases.states import CaseStatus
 from suara_contracts.events import CaseStatusChanged, ReporterFollowUp, ReporterMessage
-from suara_kit.ids import uuid7
 
 AFTER_DAYS = (30, 91, 182)
 QUESTION = ("Your case was closed. Since then, has anyone punished you for complaining: your "
@@ -51,9 +50,8 @@ async def due_now(session: AsyncSession, today: date) -> list[ReporterMessage]:
         Case.status == CaseStatus.CLOSED).with_for_update(skip_locked=True, of=CheckIn))
     sent = []
     for check, case in rows:
-        message = CaseMessage(id=uuid7(), case_id=case.id, author=SYSTEM, body=QUESTION,
-                              sent_on=today, kind="check-in", attachment_ids=[])
-        session.add(message)
+        message = await content.add_message(session, case, author=SYSTEM, body=QUESTION,
+                                            sent_on=today, kind="check-in")
         check.sent_on, check.message_id = today, message.id
         await audit.record(session, SYSTEM, "check-in:sent", case.id)
         sent.append(ReporterMessage(message_id=message.id, case_id=case.id,
@@ -87,10 +85,9 @@ async def answered(session: AsyncSession, event: ReporterFollowUp,
     previous = case.status
     case.status, case.closed_on, case.appeal_against = CaseStatus.IN_ASSESSMENT, None, None
     await cancel_unsent(session, case)  # planned again when it closes again
-    session.add(CaseMessage(id=uuid7(), case_id=case.id, author=SYSTEM, sent_on=today,
-                            body="Reopened: the reporter says they were punished for "
-                                 "complaining after the case closed.",
-                            kind="status-note", attachment_ids=[]))
+    await content.add_message(session, case, author=SYSTEM, sent_on=today,
+                              body="Reopened: the reporter says they were punished for "
+                                   "complaining after the case closed.", kind="status-note")
     await audit.record(session, SYSTEM, "reopen:retaliation", case.id)
     return CaseStatusChanged(case_id=case.id, submission_id=case.submission_id,
                              organisation=case.organisation, from_status=previous,

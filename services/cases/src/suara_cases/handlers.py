@@ -9,7 +9,16 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import checkins, deadlines, referrals, satisfaction, service, statistics, work
+from suara_cases import (
+    checkins,
+    content,
+    deadlines,
+    referrals,
+    satisfaction,
+    service,
+    statistics,
+    work,
+)
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import (
@@ -52,6 +61,8 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
                      inbox=Inbox, rpc_prefix=Rpc.CASES)
 
     policy = settings.deadlines_for
+    content.use_keys(app.db, settings)
+    app.on_start(lambda: content.seal_legacy(app.db))
 
     async def list_cases(query: CaseListQuery) -> CaseList:
         async with app.transaction() as session:
@@ -95,7 +106,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
             note, outgoing = await work.send_message(session, command.actor, command.case_id,
                                                      command.body)
             app.emit(session, Evt.REPORTER_MESSAGE, outgoing)
-            return service.message_view(note)
+            return service.message_view(note, command.body)
 
     async def declare_conflict(command: DeclareConflict) -> ConflictView:
         async with app.transaction() as session:
@@ -114,6 +125,18 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
                     app.emit(session, Evt.DEADLINE_BREACHED, breach)
         except IntegrityError:
             pass  # another replica raised these alerts at the same moment
+
+    async def shred_expired() -> None:
+        """Shred every closed case whose retention ended (each replica runs this; a case is
+        locked while it is shredded, and a shredded case is not due again)."""
+        try:
+            async with app.transaction() as session:
+                for case in await content.due_for_shredding(session, today(),
+                                                            settings.retention_for):
+                    for shredded in await content.shred(session, case, today()):
+                        app.emit(session, Evt.CASE_SHREDDED, shredded)
+        except IntegrityError:
+            pass  # another replica shredded these at the same moment; the next run is clean
 
     async def acknowledge(command: AcknowledgeCase) -> CaseSummary:
         async with app.transaction() as session:
@@ -165,6 +188,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.CASES_CONFLICTS, ConflictsQuery, conflicts)
     app.every(settings.deadline_scan_seconds, "cases-deadline-scan", scan_deadlines)
     app.every(settings.deadline_scan_seconds, "cases-check-ins", send_check_ins)
+    app.every(settings.retention_scan_seconds, "cases-retention", shred_expired)
     app.rpc(Rpc.CASES_SATISFACTION, SatisfactionQuery, satisfaction_report)
     app.on_event(Evt.SURVEY_ANSWERED, SurveyAnswered, "cases-survey-answered", on_survey)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",

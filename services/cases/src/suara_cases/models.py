@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, LargeBinary, Text
 from sqlmodel import Field
 
+from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
 
@@ -27,7 +28,17 @@ class Case(Base, table=True):
     risk: str = Field(max_length=10)
     risk_reasons: list = Field(sa_column=Column(JSON, nullable=False))
     language: str = Field(max_length=16)
-    answers: dict = Field(sa_column=Column(JSON, nullable=False))
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True),
+                                  description="the answers, sealed with the case's data key")
+    legacy_answers: dict | None = Field(default=None, sa_column=Column(
+        "answers", JSON(none_as_null=True), nullable=True), description=(
+        "answers stored before content was sealed; sealed (and emptied) at start"))
+    reported: dict = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"), description=(
+        "what the reporter chose as issue, origin and destination country: the statistics' "
+        "fallback while the case is not coded, and kept after shredding"))
+    shredded_on: date | None = Field(default=None, description=(
+        "when retention deleted the data key: the content can no longer be read"))
     identifying: list = Field(default_factory=list, sa_column=Column(
         JSON, nullable=False, server_default="[]"))
     received_on: date
@@ -72,7 +83,8 @@ class CaseMessage(Base, table=True):
     id: UUID = Field(primary_key=True)
     case_id: UUID = Field(foreign_key="case.id", index=True)
     author: str = Field(max_length=64)
-    body: str = Field(sa_column=Column(Text, nullable=False))
+    sealed_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    legacy_body: str | None = Field(default=None, sa_column=Column("body", Text, nullable=True))
     sent_on: date
     kind: str = Field(default="to-reporter", max_length=16,
                       sa_column_kwargs={"server_default": "to-reporter"})
@@ -156,6 +168,10 @@ class AuditEntry(Base, table=True):
     case_id: UUID | None = Field(default=None, index=True)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class DataKeys(DataKeyRow, Base, table=True):
+    """Each case's data key, wrapped by the service's content key; retention deletes it."""
 
 
 class Outbox(OutboxRow, Base, table=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, LargeBinary, Text
 from sqlmodel import Field
 
 from suara_cases.models import Base
@@ -48,7 +48,10 @@ class CaseReferral(Base, table=True):
     note: str = Field(sa_column=Column(Text, nullable=False))
     consent_id: UUID | None = Field(default=None, foreign_key="case_consent.id")
     override_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    shared: dict = Field(sa_column=Column(JSON, nullable=False))
+    sealed_shared: bytes | None = Field(default=None, sa_column=Column(
+        LargeBinary, nullable=True), description="the projection, sealed with the case's key")
+    legacy_shared: dict | None = Field(default=None, sa_column=Column(
+        "shared", JSON(none_as_null=True), nullable=True))
     linked_case_id: UUID | None = Field(default=None, foreign_key="case.id")
     created_by: str = Field(max_length=64)
     created_on: date

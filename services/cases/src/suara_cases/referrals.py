@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import audit, repository
+from suara_cases import audit, content, repository
 from suara_cases.deadlines import REFERRAL_PREFIX
 from suara_cases.models import Case
 from suara_cases.referral_models import CaseConsent, CaseReferral, ReferralStep
@@ -138,14 +138,15 @@ def check_move(current: str, target: Status) -> None:
 
 
 # share profiles
-def project(case: Case, profile: str) -> SharedCase:
-    """What `profile` lets a receiving organisation see; identifying answers only at `full`."""
+def project(case: Case, answers: dict[str, Any], profile: str) -> SharedCase:
+    """What `profile` lets a receiving organisation see of `case` with its `answers`;
+    identifying answers only at `full`."""
     withheld = set() if profile == "full" else set(case.identifying)
     if profile == "minimal":
-        names = [n for n in MINIMAL_ANSWERS if n in case.answers]
+        names = [n for n in MINIMAL_ANSWERS if n in answers]
     else:
-        names = list(case.answers)
-    answers = {n: case.answers[n] for n in names if n not in withheld}
+        names = list(answers)
+    answers = {n: answers[n] for n in names if n not in withheld}
     return SharedCase(share_profile=profile, status=case.status,  # type: ignore[arg-type]
                       risk=case.risk, risk_reasons=case.risk_reasons,  # type: ignore[arg-type]
                       language=None if profile == "minimal" else case.language,
@@ -209,8 +210,9 @@ def consent_view(consent: CaseConsent) -> ConsentView:
                        withdrawn_reason=consent.withdrawn_reason)
 
 
-def referral_view(referral: CaseReferral, steps: list[ReferralStep], organisation: str,
-                  with_shared: bool = True) -> ReferralView:
+async def referral_view(session: AsyncSession, referral: CaseReferral,
+                        steps: list[ReferralStep], organisation: str,
+                        with_shared: bool = True) -> ReferralView:
     """A referral as `organisation` (its sender or its receiver) may see it."""
     sender = organisation == referral.from_organisation
     shown = with_shared and (sender or referral.status in SHOWN_TO_RECEIVER)
@@ -230,7 +232,7 @@ def referral_view(referral: CaseReferral, steps: list[ReferralStep], organisatio
         outcome=outcome,
         history=[StepView(status=s.to_status, on=s.moved_on, text=s.text)  # type: ignore[arg-type]
                  for s in steps],
-        shared=SharedCase.model_validate(referral.shared) if shown else None)
+        shared=await content.shared_of(session, referral) if shown else None)
 
 
 def changed(referral: CaseReferral, before: str | None) -> ReferralChanged:
@@ -355,12 +357,14 @@ async def create(session: AsyncSession, directory: Directory, command: CreateRef
         share_profile=command.share_profile, note=command.note.strip(),
         consent_id=consent.id if consent else None,
         override_reason=None if consent else command.override_reason,
-        shared=project(case, command.share_profile).model_dump(mode="json"),
         created_by=actor.subject[:64], created_on=today())
+    await content.set_shared(session, case, referral,
+                             project(case, await content.answers_of(session, case),
+                                     command.share_profile))
     session.add(referral)
     step = _step(session, referral, None, actor, "")
     await audit.record(session, actor.subject, f"{referral.type}-create", case.id)
-    return Result(referral_view(referral, [step], case.organisation),
+    return Result(await referral_view(session, referral, [step], case.organisation),
                   [(EVENT[Status.PENDING], changed(referral, None))])
 
 
@@ -412,7 +416,8 @@ async def list_referrals(session: AsyncSession, query: ReferralListQuery) -> Ref
     found = await referrals_for(session, organisation, query.direction, query.status)
     steps = await steps_of(session, [r.id for r in found])
     await audit.record(session, query.actor.subject, "referral-list", None)
-    return ReferralList(items=[referral_view(r, steps[r.id], organisation, with_shared=False)
+    return ReferralList(items=[await referral_view(session, r, steps[r.id], organisation,
+                                                   with_shared=False)
                                for r in found])
 
 
@@ -421,7 +426,7 @@ async def get_referral(session: AsyncSession, query: ReferralQuery) -> ReferralV
     referral, organisation = await _visible(session, query.actor, query.referral_id)
     steps = await steps_of(session, [referral.id])
     await audit.record(session, query.actor.subject, "referral-read", referral.case_id)
-    return referral_view(referral, steps[referral.id], organisation)
+    return await referral_view(session, referral, steps[referral.id], organisation)
 
 
 async def of_case(session: AsyncSession, query: CaseReferralsQuery) -> CaseReferrals:
@@ -432,7 +437,8 @@ async def of_case(session: AsyncSession, query: CaseReferralsQuery) -> CaseRefer
     consents = await consents_of(session, case.id)
     await audit.record(session, query.actor.subject, "referral-read", case.id)
     return CaseReferrals(consents=[consent_view(c) for c in consents],
-                         referrals=[referral_view(r, steps[r.id], case.organisation)
+                         referrals=[await referral_view(session, r, steps[r.id],
+                                                        case.organisation)
                                     for r in referrals])
 
 
@@ -458,7 +464,7 @@ async def move(session: AsyncSession, command: MoveReferral) -> Result:
     await audit.record(session, command.actor.subject, f"{referral.type}-{VERB[target]}",
                        referral.case_id)
     steps = await steps_of(session, [referral.id])
-    return Result(referral_view(referral, steps[referral.id], organisation),
+    return Result(await referral_view(session, referral, steps[referral.id], organisation),
                   [(EVENT[target], changed(referral, before))])
 
 
@@ -473,14 +479,19 @@ async def _accept(session: AsyncSession, actor: Actor, referral: CaseReferral) -
         session.add(case)
         referral.linked_case_id = case.id
         return
-    shared = SharedCase.model_validate(referral.shared)
+    shared = await content.shared_of(session, referral)
+    if shared is None:
+        raise Conflict("The referred case's content was deleted under the retention policy; "
+                       "there is nothing left to accept.")
     linked = Case(id=uuid7(), submission_id=uuid7(), reference=new_reference(),
                   organisation=referral.to_organisation, status=CaseStatus.ACKNOWLEDGED,
                   risk=shared.risk, risk_reasons=shared.risk_reasons,
-                  language=shared.language or UNDETERMINED, answers=shared.answers,
+                  language=shared.language or UNDETERMINED,
+                  reported=content.reported(shared.answers),
                   identifying=shared.identifying, received_on=today(),
                   acknowledge_by=today(), acknowledged_on=today())
-    session.add(linked)
+    await content.set_answers(session, linked, shared.answers,
+                              await content.new_key(session, linked))
     referral.linked_case_id = linked.id
     await session.flush()
     await audit.record(session, actor.subject, "referral-open", linked.id)
@@ -495,7 +506,8 @@ async def _withdraw(session: AsyncSession, actor: Actor, referral: CaseReferral)
     if referral.type == "transfer":
         case.organisation, case.assigned_to = referral.from_organisation, None
     else:
-        case.answers, case.identifying, case.language = {}, [], UNDETERMINED
+        await content.set_answers(session, case, {})
+        case.identifying, case.language = [], UNDETERMINED
     session.add(case)
     await audit.record(session, actor.subject, "referral-withdrawn", case.id)
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import audit, deadlines, repository
+from suara_cases import audit, content, deadlines, repository
 from suara_cases.deadlines import Policies, default_policy
 from suara_cases.models import Case, CaseMessage, CaseSession
 from suara_cases.states import CaseStatus
@@ -32,11 +32,12 @@ async def open_case(session: AsyncSession, event: SubmissionReceived,
         return None
     case = Case(id=uuid7(), submission_id=event.submission_id, reference=event.reference,
                 organisation=event.organisation, status=CaseStatus.RECEIVED, risk=event.risk,
-                risk_reasons=event.risk_reasons, language=event.language, answers=event.answers,
-                identifying=event.identifying,
+                risk_reasons=event.risk_reasons, language=event.language,
+                reported=content.reported(event.answers), identifying=event.identifying,
                 received_on=event.received_on,
                 acknowledge_by=event.received_on + acknowledge_within)
-    session.add(case)
+    await content.set_answers(session, case, event.answers,
+                              await content.new_key(session, case))
     await audit.record(session, "system", "open", case.id)
     return CaseOpened(case_id=case.id, submission_id=case.submission_id, reference=case.reference,
                       organisation=case.organisation, status=case.status,
@@ -87,12 +88,14 @@ async def get_case(session: AsyncSession, actor: Actor, case_id: UUID,
 async def detail(session: AsyncSession, case: Case,
                  policy: Policies = default_policy) -> CaseDetail:
     """A case as its handler reads it."""
+    answers = await content.answers_of(session, case)
     sessions = await repository.sessions_of(session, [case.id])
     messages = await repository.messages_of(session, case.id)
+    bodies = await content.bodies_of(session, case, messages)
     return CaseDetail(**summary(case, sessions.get(case.id, []), policy).model_dump(),
-                      language=case.language, answers=case.answers,
+                      language=case.language, answers=answers,
                       identifying=case.identifying,
-                      messages=[message_view(m) for m in messages],
+                      messages=[message_view(m, bodies[m.id]) for m in messages],
                       coded_issues=case.coded_issues, corridor_origin=case.corridor_origin,
                       corridor_destination=case.corridor_destination,
                       respondent=case.respondent, respondent_kind=case.respondent_kind,
@@ -103,10 +106,10 @@ async def detail(session: AsyncSession, case: Case,
 REPORTER = "reporter"
 
 
-def message_view(message: CaseMessage) -> CaseMessageView:
+def message_view(message: CaseMessage, body: str) -> CaseMessageView:
     return CaseMessageView(message_id=message.id, author=message.author,
                            from_reporter=message.author == REPORTER, kind=message.kind,
-                           body=message.body, attachment_ids=message.attachment_ids,
+                           body=body, attachment_ids=message.attachment_ids,
                            sent_on=message.sent_on)
 
 
@@ -117,9 +120,11 @@ async def reporter_followed_up(session: AsyncSession, event: ReporterFollowUp) -
     case = await repository.by_submission(session, event.submission_id)
     if case is None:
         raise NotFound("follow-up for a submission with no case yet")  # retried: it opens soon
-    session.add(CaseMessage(id=event.follow_up_id, case_id=case.id, author=REPORTER,
-                            body=event.text, sent_on=event.sent_on, kind=event.kind,
-                            attachment_ids=[str(i) for i in event.attachment_ids]))
+    if case.shredded_on is not None:
+        return  # retention ended: the reporter's words have nowhere readable to go
+    await content.add_message(session, case, message_id=event.follow_up_id, author=REPORTER,
+                              body=event.text, sent_on=event.sent_on, kind=event.kind,
+                              attachment_ids=[str(i) for i in event.attachment_ids])
     await audit.record(session, "reporter", f"reporter-{event.kind}", case.id)
 
 
@@ -145,5 +150,6 @@ def summary(case: Case, sessions: list[CaseSession],
         received_on=case.received_on, acknowledge_by=case.acknowledge_by,
         sessions=[SessionRef(session_id=s.id, starts_at=s.starts_at, ends_at=s.ends_at,
                              timezone=s.timezone, mode=s.mode) for s in sessions],
-        assigned_to=case.assigned_to, due=dict(deadlines.due(case, rules)),
+        assigned_to=case.assigned_to, shredded_on=case.shredded_on,
+        due=dict(deadlines.due(case, rules)),
         overdue=list(deadlines.overdue(case, rules, today())))

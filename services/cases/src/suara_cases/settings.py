@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from suara_kit.settings import ServiceSettings
+
+MIN_RETENTION_DAYS = 190  # the six-month check-in, with a week to answer
 
 
 class DeadlinePolicy(BaseModel):
@@ -35,6 +37,29 @@ class CasesSettings(ServiceSettings):
     deadline_scan_seconds: float = Field(default=300, gt=0)
     cluster_size: int = Field(default=3, ge=2)
     cluster_window_days: int = Field(default=90, ge=7)
+    retention_days: int = Field(default=730, ge=MIN_RETENTION_DAYS, description=(
+        "days after a case closes until its content is shredded (its data key deleted)"))
+    organisation_retention_days: dict[str, int] = Field(default={}, description=(
+        'another retention for some organisations, e.g. {"tenaganita": 1095}'))
+    retention_scan_seconds: float = Field(default=3600, gt=0)
+
+    @model_validator(mode="after")
+    def _retention_outlives_events(self) -> CasesSettings:
+        """Events carry content while in flight: shredding before the streams drop them
+        would leave readable copies behind; and the six-month check-in needs its case."""
+        floor = max(MIN_RETENTION_DAYS, self.events_max_age_days + 1)
+        for name, days in {"retention_days": self.retention_days,
+                           **{f"organisation_retention_days.{org}": d for org, d in
+                              self.organisation_retention_days.items()}}.items():
+            if days < floor:
+                raise ValueError(f"{name} is {days} days; it must be at least {floor} (the "
+                                 "last check-in is six months after closing, and events are "
+                                 f"kept {self.events_max_age_days} days)")
+        return self
+
+    def retention_for(self, organisation: str) -> int:
+        """Days a closed case of `organisation` keeps its content."""
+        return self.organisation_retention_days.get(organisation, self.retention_days)
 
     def deadlines_for(self, organisation: str) -> DeadlinePolicy:
         """The organisation's own deadlines, or the service-wide ones."""

@@ -160,7 +160,7 @@ def _code(value: Any) -> str:
 
 def issues_of(case: Case) -> list[str]:
     """The coded issues, else what the reporter chose; `unknown` when neither says."""
-    raw = case.coded_issues or case.answers.get("categories") or []
+    raw = case.coded_issues or case.reported.get("categories") or []
     found = [_code(i) for i in ([raw] if isinstance(raw, str) else raw)]
     return list(dict.fromkeys(found)) or [UNKNOWN]
 
@@ -170,7 +170,7 @@ def corridor_of(case: Case) -> str:
     if case.corridor_origin and case.corridor_destination:
         origin, destination = case.corridor_origin, case.corridor_destination
     else:
-        origin, destination = case.answers.get("origin"), case.answers.get("country")
+        origin, destination = case.reported.get("origin"), case.reported.get("country")
     return f"{_code(origin)}→{_code(destination)}"
 
 

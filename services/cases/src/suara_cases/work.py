@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import audit, checkins
+from suara_cases import audit, checkins, content
 from suara_cases.deadlines import is_referral_copy
 from suara_cases.models import Case, CaseMessage, ClusterAlert, ConflictOfInterest
 from suara_cases.service import case_for, require_handler
@@ -56,19 +56,19 @@ NO_INBOX = ("This case came to you by referral: the reporter's inbox stays with 
             "organisation. Record your outcome on the referral instead.")
 
 
-def _message(case: Case, actor: Actor, body: str, kind: str = "to-reporter") -> CaseMessage:
+async def _message(session: AsyncSession, case: Case, actor: Actor, body: str,
+                   kind: str = "to-reporter") -> CaseMessage:
     if kind == "to-reporter" and is_referral_copy(case):
         raise Conflict(NO_INBOX)
-    return CaseMessage(id=uuid7(), case_id=case.id, author=actor.subject[:64], body=body,
-                       sent_on=today(), kind=kind, attachment_ids=[])
+    return await content.add_message(session, case, author=actor.subject, body=body,
+                                     kind=kind, sent_on=today())
 
 
 async def send_message(session: AsyncSession, actor: Actor, case_id: UUID, body: str
                        ) -> tuple[CaseMessage, ReporterMessage]:
     """A message to the reporter's inbox; it counts as the update they are owed."""
     case = await case_for(session, actor, case_id, write=True)
-    note = _message(case, actor, body)
-    session.add(note)
+    note = await _message(session, case, actor, body)
     case.last_update_on = today()
     await audit.record(session, actor.subject, "message", case.id)
     return note, ReporterMessage(message_id=note.id, case_id=case.id,
@@ -120,13 +120,12 @@ async def transition(session: AsyncSession, actor: Actor, command: TransitionCas
         case.closed_on = today()
         await checkins.schedule(session, case)
     if reason:
-        session.add(_message(case, actor, reason, kind="status-note"))
+        await _message(session, case, actor, reason, kind="status-note")
     outcome = Outcome(case, changed=CaseStatusChanged(
         case_id=case.id, submission_id=case.submission_id, organisation=case.organisation,
         from_status=previous, to_status=target))
     if command.message:
-        note = _message(case, actor, command.message)
-        session.add(note)
+        note = await _message(session, case, actor, command.message)
         outcome.message = ReporterMessage(message_id=note.id, case_id=case.id,
                                           submission_id=case.submission_id,
                                           organisation=case.organisation, body=command.message)

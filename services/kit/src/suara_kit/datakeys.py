@@ -40,7 +40,7 @@ from suara_kit.db import UTCDateTime
 from suara_kit.errors import Gone
 from suara_kit.sealing import Sealer, SealError
 
-__all__ = ["DataKey", "DataKeyRow", "KeyRing", "Shredded", "key_ring"]
+__all__ = ["DataKey", "DataKeyRow", "KeyRing", "Shredded", "key_ring", "ring_of"]
 
 VERSION = 1
 _NONCE_LEN = 12
@@ -147,3 +147,15 @@ def key_ring(settings: Any, row: type[DataKeyRow]) -> KeyRing:
     sealer = Sealer(settings.content_key.get_secret_value(),
                     [k.get_secret_value() for k in settings.content_previous_keys], info=_INFO)
     return KeyRing(sealer, row)
+
+
+SESSION_KEY = "suara.data-keys"
+
+
+def ring_of(session: AsyncSession) -> KeyRing:
+    """The key ring the service put on its database (`Database.info`), so every session
+    carries it."""
+    ring = session.info.get(SESSION_KEY)
+    if ring is None:
+        raise RuntimeError("this database has no data-key ring: set db.info[SESSION_KEY]")
+    return ring

@@ -86,7 +86,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # handed to every session (`session.info`): e.g. the service's data-key ring
+        self.info: dict = {}
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession,
+                                           expire_on_commit=False, info=self.info)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
