@@ -16,9 +16,11 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+from suara_intake import content
 from suara_intake.models import Attachment, Submission
 from suara_intake.settings import IntakeSettings
 from suara_kit import staging
+from suara_kit.datakeys import ring_of
 from suara_kit.sealing import Sealer, SealError
 
 PROBLEM = "application/problem+json"
@@ -76,17 +78,34 @@ async def _upload(system: Any, data: bytes, name: str = "photo.jpg",
     return await system.http.post("/api/v1/uploads", files={"file": (name, data, media_type)})
 
 
-def assert_clean(row: Attachment, original: bytes) -> bytes:
-    """The row holds the file sealed; opened, it is a JPEG with nothing hidden inside."""
+async def _answers(system: Any, sub: Submission) -> dict[str, Any]:
+    """A report's answers, opened with its own data key."""
+    async with system.services["intake"].db.transaction() as session:
+        return await content.answers_of(session, sub)
+
+
+async def _opened(system: Any, row: Attachment) -> bytes:
+    async with system.services["intake"].db.transaction() as session:
+        return await content.open_attachment(session, _sealer(), row)
+
+
+async def assert_clean(system: Any, row: Attachment, original: bytes) -> bytes:
+    """The row holds the file sealed with its report's data key; opened, it is a JPEG with
+    nothing hidden inside."""
     sealed = bytes(row.sealed)
+    assert row.keyed
     assert sealed[0] == 1  # sealing format version
     for marker in (b"\xff\xd8\xff", b"JFIF", b"Exif", b"SpyCam", b"GPS"):
         assert marker not in sealed, marker
-    plain = _sealer().open(sealed, row.id.bytes)
+    plain = await _opened(system, row)
     assert plain not in sealed
     assert plain[16:48] not in sealed
+    async with system.services["intake"].db.transaction() as session:
+        key = await ring_of(session).get(session, row.submission_id)
     with pytest.raises(SealError):  # bound to its own row
-        _sealer().open(sealed, uuid.uuid4().bytes)
+        key.open(sealed, content.attachment_context(uuid.uuid4()))
+    with pytest.raises(SealError):  # and not the service-wide key any more
+        _sealer().open(sealed, row.id.bytes)
     assert plain.startswith(b"\xff\xd8\xff")
     assert plain != original
     for marker in (b"Exif", b"SpyCam", b"GPS", b"2026:03:01"):
@@ -124,10 +143,11 @@ async def test_a_photo_is_sealed_without_its_hidden_place_and_phone(system: Any)
     assert row.submission_id == sub.id
     assert row.question == "evidence"
     assert row.size == staged["size"]
-    assert_clean(row, original)
-    assert sub.answers["evidence"] == [str(row.id)]
-    assert uuid.UUID(sub.answers["evidence"][0]) == row.id
-    assert staged["token"] not in repr(sub.answers)
+    await assert_clean(system, row, original)
+    answers = await _answers(system, sub)
+    assert answers["evidence"] == [str(row.id)]
+    assert uuid.UUID(answers["evidence"][0]) == row.id
+    assert staged["token"] not in repr(answers)
 
     view = await system.http.post("/api/v1/reports/lookup", json={
         "reference": filed.json()["reference"], "receipt": filed.json()["receipt"]})
@@ -163,13 +183,13 @@ async def test_a_png_and_a_pdf_are_accepted_and_stored_sealed(system: Any) -> No
     subs, files = await _stored(system)
     by_type = {f.media_type: f for f in files}
     assert set(by_type) == {"image/png", "application/pdf"}
-    assert sorted(subs[0].answers["evidence"]) == sorted(str(f.id) for f in files)
-    pdf_plain = _sealer().open(bytes(by_type["application/pdf"].sealed),
-                               by_type["application/pdf"].id.bytes)
+    assert sorted((await _answers(system, subs[0]))["evidence"]) == sorted(
+        str(f.id) for f in files)
+    pdf_plain = await _opened(system, by_type["application/pdf"])
     assert pdf_plain.startswith(b"%PDF-")
     assert b"Siti Rahayu" not in pdf_plain
     assert b"Siti Rahayu" not in bytes(by_type["application/pdf"].sealed)
-    png_plain = _sealer().open(bytes(by_type["image/png"].sealed), by_type["image/png"].id.bytes)
+    png_plain = await _opened(system, by_type["image/png"])
     assert png_plain.startswith(b"\x89PNG")
     assert b"\x89PNG" not in bytes(by_type["image/png"].sealed)
 
@@ -290,9 +310,10 @@ async def test_a_photo_through_the_pages_is_reviewed_then_sealed_clean(system: A
     subs, files = await _stored(system)
     assert len(subs) == 1
     assert len(files) == 1
-    assert_clean(files[0], original)
-    assert subs[0].answers["evidence"] == [str(files[0].id)]
-    assert subs[0].answers["what_happened"] == INDONESIAN_FORM["what_happened"]
+    await assert_clean(system, files[0], original)
+    answers = await _answers(system, subs[0])
+    assert answers["evidence"] == [str(files[0].id)]
+    assert answers["what_happened"] == INDONESIAN_FORM["what_happened"]
     assert subs[0].language == "id"
 
     again = await system.http.post("/id/report", data=_as_form(hidden))  # sent twice
@@ -359,7 +380,7 @@ async def test_a_refused_file_on_review_keeps_every_other_answer(system: Any) ->
     assert done.status_code == 201, done.text
     subs, files = await _stored(system)
     assert (len(subs), len(files)) == (1, 1)
-    assert_clean(files[0], good)
+    await assert_clean(system, files[0], good)
 
 
 async def test_a_tampered_upload_token_on_a_page_is_an_error_by_the_question(

@@ -259,7 +259,8 @@ async def reporter_view(rpc: Rpc, reference: str, receipt: str) -> ReporterView:
                         received_on=found.received_on, country=found.country,
                         origin=found.origin, categories=found.categories,
                         form_version=found.form_version, answers=found.answers,
-                        surveyed=found.surveyed, messages=inbox.messages)
+                        surveyed=found.surveyed, content_deleted_on=found.content_deleted_on,
+                        messages=inbox.messages)
 
 
 @router.post("/reports/lookup", tags=["reporter"], responses=problem_responses(404, 429))
@@ -269,11 +270,12 @@ async def lookup_report(body: ReportLookup, rpc: RpcDep) -> ReporterView:
 
 
 @router.post("/reports/follow-up", status_code=status.HTTP_201_CREATED, tags=["reporter"],
-             responses=problem_responses(404, 429))
+             responses=problem_responses(404, 410, 429))
 async def follow_up_report(body: FollowUp, rpc: RpcDep) -> FollowUpSent:
     """Reply to your case handler (kind `reply`) or add to your report (kind `information`):
     text, files from POST /api/v1/uploads, or both. Your reference and receipt prove it is
-    you; wrong receipts count towards the same limit as lookups."""
+    you; wrong receipts count towards the same limit as lookups. A report whose content was
+    deleted at the end of its retention period takes nothing more (410)."""
     return await rpc(S.INTAKE_FOLLOW_UP, body, FollowUpSent)
 
 

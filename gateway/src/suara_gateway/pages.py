@@ -476,6 +476,10 @@ def lookup_error(exc: SuaraError, language: Language) -> str:
     if exc.status == 404:
         return gettext("We found no report with this reference and receipt. Check both and "
                        "try again.")
+    if exc.status == 410:
+        return gettext("What you told us in this report was deleted at the end of the time we "
+                       "keep reports, so nothing more can be added to it. To tell us something "
+                       "new, send a new report.")
     return exc.detail
 
 
@@ -487,8 +491,9 @@ def _secrets(posted: FormData) -> tuple[str, str]:
 async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix: str,
                        reference: str, receipt: str, notice: str | None = None,
                        answered: UUID | None = None,
-                       surveyed_now: bool = False) -> HTMLResponse:
-    """The reporter's status, messages and report, or the lookup form with what went wrong."""
+                       surveyed_now: bool = False, status: int = 200) -> HTMLResponse:
+    """The reporter's status, messages and report, or the lookup form with what went wrong.
+    Once retention deleted the report's content, it says so, and on which day."""
     gettext = i18n.translations(language).gettext
     try:
         view = await reporter_view(rpc, reference, receipt)
@@ -497,16 +502,20 @@ async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix
     label = STATUS_LABELS.get(view.status)
     routes = await _remedies(rpc, view.country, view.origin, view.categories, language)
     reported: list[tuple[FormField, str | list[str] | None]] = []
+    deleted_on = (format_date(view.content_deleted_on, "long", locale=language.locale)
+                  if view.content_deleted_on else None)
     try:  # the report as filed, on the form version it was filed on
-        definition = await _form(rpc, language, view.form_version)
-        reported = [(f, t) for f, t in displayed(definition, view.answers, {}, language) if t]
+        if deleted_on is None:
+            definition = await _form(rpc, language, view.form_version)
+            reported = [(f, t) for f, t in displayed(definition, view.answers, {}, language)
+                        if t]
     except SuaraError:
         pass
-    return _render(request, "status.html", language, prefix, view=view, routes=routes,
-                   status_label=gettext(label) if label else view.status,
+    return _render(request, "status.html", language, prefix, status=status, view=view,
+                   routes=routes, status_label=gettext(label) if label else view.status,
                    received_on=format_date(view.received_on, "long", locale=language.locale),
                    reference=reference, receipt=receipt, notice=notice, reported=reported,
-                   answered=answered, surveyed_now=surveyed_now)
+                   deleted_on=deleted_on, answered=answered, surveyed_now=surveyed_now)
 
 
 async def _follow_up(request: Request, rpc: RpcDep, language: Language,
@@ -568,6 +577,9 @@ def _writer(kind: FollowUpKind | Literal["upload"], path: str) -> Page:
         except SuaraError as exc:
             if exc.status >= 500:
                 raise
+            if exc.status == 410:  # deleted under the retention policy: the page says so
+                return await _status_page(request, rpc, language, prefix, reference, receipt,
+                                          notice=lookup_error(exc, language), status=410)
             error = (lookup_error(exc, language) if exc.status in (404, 429)
                      else " ".join(field_errors(exc, language).values()) or exc.detail)
             return again(exc.status, error)
@@ -594,6 +606,9 @@ async def _check_in(request: Request, rpc: RpcDep, language: Language,
     try:
         await rpc(S.INTAKE_FOLLOW_UP, message, FollowUpSent)
     except SuaraError as exc:
+        if exc.status == 410:
+            return await _status_page(request, rpc, language, prefix, reference, receipt,
+                                      notice=lookup_error(exc, language), status=410)
         return _refused(request, language, prefix, exc)
     notice = (gettext("Thank you for telling us. Your case is opened again; your case handler "
                       "will write to you here.") if answer == "yes"

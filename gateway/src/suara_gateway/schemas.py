@@ -41,6 +41,9 @@ class ReporterView(BaseModel):
         "render `answers` with GET /api/v1/form?version=<this>"))
     answers: dict[str, Answer] = {}
     surveyed: bool = False
+    content_deleted_on: date | None = Field(default=None, description=(
+        "when what the reporter told us (answers, files, messages) was deleted at the end of "
+        "its retention period; `answers` is then empty and each message is `deleted`"))
     messages: list[InboxMessage]
 
 
@@ -143,7 +146,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI `responses` entries documenting problem+json bodies."""
     described = {400: "Malformed request", 401: "Missing or invalid access token",
                  403: "Authenticated but not allowed", 404: "Not found",
-                 409: "Conflicts with the current state", 413: "Request too large",
+                 409: "Conflicts with the current state",
+                 410: "Deleted at the end of its retention period", 413: "Request too large",
                  422: "Invalid input",
                  429: "Too many attempts", 503: "A service is not available; retry"}
     return {s: {"model": Problem, "description": described[s],

@@ -12,6 +12,9 @@ from suara_contracts.rpc import Actor, ChoiceSpec, FieldSpec, FormSpec, SubmitRe
 from suara_intake import forms, service
 from suara_intake.formstore import FormStore
 from suara_intake.handlers import MIGRATIONS
+from suara_intake.models import DataKeys
+from suara_intake.settings import IntakeSettings
+from suara_kit.datakeys import SESSION_KEY, key_ring
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.i18n import LOCALES
@@ -26,6 +29,7 @@ ORGS = ["tenaganita"]
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("intake")) as database:
+        database.info[SESSION_KEY] = key_ring(IntakeSettings(), DataKeys)
         yield database
 
 
@@ -136,7 +140,7 @@ async def test_a_report_filed_on_version_1_still_renders_after_version_2(db: Dat
         # ...but the page the worker had open still sends on version 1
         pinned = old.model_copy(update={"form_version": 1})
         assert (await service.check(session, store, pinned, ORGS)).version == 1
-        status = service.status_of(sub)
+        status = await service.status_of(session, sub)
         assert status.form_version == 1
         number, spec = await store.approved(session, status.form_version)
     view = forms.render(spec, number, "id", ORGS)

@@ -19,16 +19,18 @@ from suara_contracts.rpc import (
     StatusQuery,
     SubmitReport,
 )
-from suara_intake import receipts, service
+from suara_intake import content, receipts, service
 from suara_intake.attachments import Vault
 from suara_intake.formstore import FormStore
 from suara_intake.handlers import MIGRATIONS
-from suara_intake.models import Attachment, Submission
+from suara_intake.models import Attachment, DataKeys, Submission
+from suara_intake.settings import IntakeSettings
 from suara_kit.clock import today, utcnow
+from suara_kit.datakeys import SESSION_KEY, key_ring
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
-from suara_kit.sealing import Sealer
+from suara_kit.sealing import Sealer, SealError
 from suara_kit.testing import migrated
 
 ORGS = ["tenaganita", "apmm"]
@@ -46,6 +48,7 @@ STORE = FormStore()
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("intake")) as database:
+        database.info[SESSION_KEY] = key_ring(IntakeSettings(), DataKeys)
         await STORE.ensure_default(database)
         yield database
 
@@ -86,13 +89,18 @@ async def stored(db: Database, reference: str) -> Submission:
     return found
 
 
+async def answers_of(db: Database, sub: Submission) -> dict:
+    async with db.transaction() as session:
+        return await content.answers_of(session, sub)
+
+
 async def test_submit_stores_the_report_and_returns_the_event(db: Database) -> None:
     async with db.transaction() as session:
         sub, receipt, event = await service.submit(session, STORE, REPORT, ORGS, POLICY)
     row = await stored(db, sub.reference)
     assert row.organisation == "tenaganita"
     assert row.language == "id"
-    assert row.answers == REPORT.answers
+    assert await answers_of(db, row) == REPORT.answers
     assert (row.risk, row.risk_reasons) == ("high", ["confinement"])
     assert row.received_on == today()
     assert row.status == "received"
@@ -164,7 +172,8 @@ async def test_right_receipt_finds_the_submission(db: Database, clock: Clock) ->
     found = await check(db, sub.reference.lower().replace("-", " "), receipt.lower())
     assert found is not None
     assert found.id == sub.id
-    view = service.status_of(found)
+    async with db.transaction() as session:
+        view = await service.status_of(session, found)
     assert (view.reference, view.submission_id, view.status) == (sub.reference, sub.id,
                                                                  "received")
 
@@ -349,12 +358,16 @@ async def test_files_named_in_a_report_are_sealed_and_answered_by_id(db: Databas
                                              vault_with(**{TOKEN: ("image/jpeg", PHOTO)}))
     async with db.transaction() as session:
         stored = (await session.exec(select(Attachment))).one()
-    assert sub.answers["evidence"] == [str(stored.id)] == event.answers["evidence"]
+    assert (await answers_of(db, sub))["evidence"] == [str(stored.id)] == event.answers["evidence"]
     assert (stored.submission_id, stored.question, stored.media_type, stored.size) == (
         sub.id, "evidence", "image/jpeg", len(PHOTO))
     assert PHOTO not in stored.sealed
     assert b"cleaned jpeg" not in stored.sealed
-    assert SEALER.open(stored.sealed, stored.id.bytes) == PHOTO
+    assert stored.keyed
+    with pytest.raises(SealError):  # sealed with the submission's key, not the service-wide one
+        SEALER.open(stored.sealed, stored.id.bytes)
+    async with db.transaction() as session:
+        assert await content.open_attachment(session, SEALER, stored) == PHOTO
 
 
 async def test_an_expired_upload_refuses_the_report_and_stores_nothing(db: Database) -> None:

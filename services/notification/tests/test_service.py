@@ -11,17 +11,20 @@ from sqlmodel import select
 from suara_contracts.events import ReporterMessage
 from suara_contracts.rpc import InboxQuery
 from suara_kit.clock import today
+from suara_kit.datakeys import SESSION_KEY, key_ring
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
 from suara_notification import service
 from suara_notification.handlers import MIGRATIONS
-from suara_notification.models import Delivery, StoredMessage
+from suara_notification.models import DataKeys, Delivery, StoredMessage
+from suara_notification.settings import NotificationSettings
 
 
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("notification")) as database:
+        database.info[SESSION_KEY] = key_ring(NotificationSettings(), DataKeys)
         yield database
 
 

@@ -1,5 +1,6 @@
-"""Attachments: take a staged (already cleaned) upload, seal it into intake's database, and
-answer the report's file question with attachment ids instead of upload tokens."""
+"""Attachments: take a staged (already cleaned) upload, seal it into intake's database with the
+submission's data key, and answer the report's file question with attachment ids instead of
+upload tokens."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from nats.js.object_store import ObjectStore
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.rpc import Answer, FormSpec
+from suara_intake import content
 from suara_intake.models import Attachment
 from suara_kit import staging
 from suara_kit.clock import today
+from suara_kit.datakeys import DataKey
 from suara_kit.errors import NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.sealing import Sealer
@@ -25,7 +28,8 @@ ACCEPTED = {"image/jpeg", "image/png", "application/pdf"}
 
 @dataclass(frozen=True)
 class Vault:
-    """Where uploads wait, and the key attachments are sealed with."""
+    """Where uploads wait, and the service-wide key files attached before data keys were
+    sealed with (new files are sealed with their submission's data key)."""
 
     files: StagedFiles
     sealer: Sealer
@@ -62,7 +66,7 @@ class NatsStagedFiles:
         await staging.discard(await self._bucket(), token)
 
 
-async def seal_one(session: AsyncSession, vault: Vault, submission_id: UUID, question: str,
+async def seal_one(session: AsyncSession, vault: Vault, key: DataKey, question: str,
                    token: str) -> Attachment:
     """Take one staged upload and store it sealed; a Problem-style 422 entry on failure."""
     try:
@@ -72,9 +76,9 @@ async def seal_one(session: AsyncSession, vault: Vault, submission_id: UUID, que
                         "again") from None
     if media_type not in ACCEPTED or not data:
         raise _Unusable("not-files", "an upload is not a cleaned photo or PDF")
-    attachment = Attachment(id=uuid7(), submission_id=submission_id, question=question,
+    attachment = Attachment(id=uuid7(), submission_id=key.owner, question=question,
                             media_type=media_type, size=len(data), added_on=today(), sealed=b"")
-    attachment.sealed = vault.sealer.seal(data, attachment.id.bytes)
+    content.seal_attachment(key, attachment, data)
     session.add(attachment)
     return attachment
 
@@ -85,13 +89,14 @@ class _Unusable(Exception):
         self.code, self.message = code, message
 
 
-async def seal_tokens(session: AsyncSession, vault: Vault, submission_id: UUID, field: str,
+async def seal_tokens(session: AsyncSession, vault: Vault, key: DataKey, field: str,
                       question: str, tokens: list[str]) -> list[UUID]:
-    """Store every upload named; a 422 naming `field` if any cannot be used."""
+    """Store every upload named, sealed with `key` (the submission's); a 422 naming `field`
+    if any cannot be used."""
     ids, errors = [], []
     for token in tokens:
         try:
-            ids.append((await seal_one(session, vault, submission_id, question, token)).id)
+            ids.append((await seal_one(session, vault, key, question, token)).id)
         except _Unusable as exc:
             errors.append({"field": field, "code": exc.code, "message": exc.message})
     if errors:
@@ -99,7 +104,7 @@ async def seal_tokens(session: AsyncSession, vault: Vault, submission_id: UUID, 
     return ids
 
 
-async def seal_files(session: AsyncSession, vault: Vault, submission_id: UUID, spec: FormSpec,
+async def seal_files(session: AsyncSession, vault: Vault, key: DataKey, spec: FormSpec,
                      answers: dict[str, Answer]) -> dict[str, Answer]:
     """Store every file the answers name; return the answers with attachment ids in place of
     upload tokens (the caller discards the tokens once the transaction commits)."""
@@ -109,8 +114,7 @@ async def seal_files(session: AsyncSession, vault: Vault, submission_id: UUID, s
         if not isinstance(tokens, list) or not tokens:
             continue
         try:
-            ids = await seal_tokens(session, vault, submission_id, f"answers.{f.name}", f.name,
-                                    tokens)
+            ids = await seal_tokens(session, vault, key, f"answers.{f.name}", f.name, tokens)
         except ValidationFailed as exc:
             errors += exc.extra["errors"]
             continue
@@ -122,8 +126,9 @@ async def seal_files(session: AsyncSession, vault: Vault, submission_id: UUID, s
 
 async def opened(session: AsyncSession, sealer: Sealer, attachment_id: UUID
                  ) -> tuple[Attachment, bytes]:
-    """An attachment and its plaintext (for the case handler it belongs to)."""
+    """An attachment and its plaintext (for the case handler it belongs to); 410
+    (`Shredded`) once retention deleted its submission's key."""
     attachment = await session.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("There is no such attachment.")
-    return attachment, sealer.open(attachment.sealed, attachment.id.bytes)
+    return attachment, await content.open_attachment(session, sealer, attachment)

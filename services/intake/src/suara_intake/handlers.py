@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import CaseOpened, CaseStatusChanged
+from suara_contracts.events import CaseOpened, CaseShredded, CaseStatusChanged
 from suara_contracts.rpc import (
     Answer,
     AnswersChecked,
@@ -42,12 +42,13 @@ from suara_contracts.rpc import (
     SurveyThanks,
 )
 from suara_contracts.subjects import Evt, Rpc
-from suara_intake import forms, service
+from suara_intake import content, forms, service
 from suara_intake import routes as remedy_routes
 from suara_intake.attachments import NatsStagedFiles, Vault
 from suara_intake.formstore import FormStore
-from suara_intake.models import Inbox, Outbox
+from suara_intake.models import DataKeys, Inbox, Outbox
 from suara_intake.settings import IntakeSettings
+from suara_kit.datakeys import SESSION_KEY, key_ring
 from suara_kit.errors import Conflict, NotFound
 from suara_kit.sealing import Sealer
 from suara_kit.service import ServiceApp
@@ -60,6 +61,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     settings = settings or IntakeSettings()
     app = ServiceApp("intake", settings, migrations=MIGRATIONS, outbox=Outbox, inbox=Inbox,
                      rpc_prefix=Rpc.INTAKE)
+    app.db.info[SESSION_KEY] = key_ring(settings, DataKeys)
     store = FormStore()
     files = NatsStagedFiles(lambda: app.nc)
     vault = Vault(files, Sealer(settings.attachment_key.get_secret_value(),
@@ -123,7 +125,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     async def status(query: StatusQuery) -> ReportStatus:
         async with app.transaction() as session:
             sub = await service.check_receipt(session, query, policy)
-            view = service.status_of(sub) if sub else None
+            view = await service.status_of(session, sub) if sub else None
         if view is None:
             raise NotFound(service.WRONG_RECEIPT)
         return view
@@ -199,6 +201,9 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     async def on_status(session: AsyncSession, _: UUID, event: CaseStatusChanged) -> None:
         await service.case_status_changed(session, event.submission_id, event.to_status)
 
+    async def on_case_shredded(session: AsyncSession, _: UUID, event: CaseShredded) -> None:
+        await service.case_shredded(session, event.submission_id, event.shredded_on)
+
     app.rpc(Rpc.INTAKE_SUBMIT, SubmitReport, submit)
     app.rpc(Rpc.INTAKE_CHECK, SubmitReport, check)
     app.rpc(Rpc.INTAKE_STATUS, StatusQuery, status)
@@ -213,9 +218,11 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_FORM_DRAFT, DraftForm, form_draft)
     app.rpc(Rpc.INTAKE_FORM_APPROVE, ApproveForm, form_approve)
     app.on_start(lambda: store.ensure_default(app.db))
+    app.on_start(lambda: content.seal_legacy(app.db, vault.sealer))
     app.rpc(Rpc.INTAKE_REMEDIES, RemedyQuery, remedies)
     app.rpc(Rpc.INTAKE_REMEDY, RemedyRouteQuery, remedy)
     app.rpc(Rpc.INTAKE_REMEDY_EDIT, EditRemedy, remedy_edit)
     app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "intake-case-status", on_status)
+    app.on_event(Evt.CASE_SHREDDED, CaseShredded, "intake-case-shredded", on_case_shredded)
     return app

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Column, LargeBinary, false
 from sqlmodel import Field
 
+from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
 
@@ -24,7 +25,13 @@ class Submission(Base, table=True):
     organisation: str = Field(max_length=64, index=True)
     form_version: str = Field(max_length=40)
     language: str = Field(max_length=16)
-    answers: dict = Field(sa_column=Column(JSON, nullable=False))
+    sealed_answers: bytes | None = Field(default=None, sa_column=Column(
+        LargeBinary, nullable=True), description=(
+        "the answers, sealed with the submission's data key (read and write them through "
+        "`suara_intake.content`)"))
+    legacy_answers: dict | None = Field(default=None, sa_column=Column(
+        "answers", JSON(none_as_null=True), nullable=True), description=(
+        "answers stored before they were sealed; sealed (and emptied) at start"))
     risk: str = Field(max_length=10)
     risk_reasons: list = Field(sa_column=Column(JSON, nullable=False))
     received_on: date
@@ -42,11 +49,15 @@ class Submission(Base, table=True):
     failed_attempts: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     surveyed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    shredded_on: date | None = Field(default=None, description=(
+        "when retention deleted the data key: the answers and files can no longer be read"))
 
 
 class Attachment(Base, table=True):
-    """A file a worker attached: cleaned of metadata by the gateway, sealed (AES-GCM) here,
-    with the attachment id as associated data so a blob cannot be moved to another row."""
+    """A file a worker attached: cleaned of metadata by the gateway, sealed (AES-GCM) here with
+    the submission's data key, the attachment id in the associated data so a blob cannot be
+    moved to another row. Rows from before data keys (`keyed` false) are sealed with the
+    service-wide attachment key."""
 
     __tablename__ = "attachment"
 
@@ -57,6 +68,8 @@ class Attachment(Base, table=True):
     size: int
     sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     added_on: date
+    keyed: bool = Field(default=False, sa_column_kwargs={"server_default": false()},
+                        description="sealed with the submission's data key")
 
 
 class RemedyEditRow(Base, table=True):
@@ -88,6 +101,11 @@ class FormVersionRow(Base, table=True):
     consultation_ref: str | None = Field(default=None, max_length=200)
     approved_by: str | None = Field(default=None, max_length=200)
     approved_on: date | None = None
+
+
+class DataKeys(DataKeyRow, Base, table=True):
+    """Each submission's data key, wrapped by the service's content key; deleted (shredded)
+    when case-management's retention ends the case."""
 
 
 class Outbox(OutboxRow, Base, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,7 +26,7 @@ from suara_contracts.rpc import (
     SubmitReport,
     SurveyAnswers,
 )
-from suara_intake import forms, receipts, repository
+from suara_intake import content, forms, receipts, repository
 from suara_intake import routes as remedy_data
 from suara_intake.attachments import Vault, seal_files, seal_tokens
 from suara_intake.formstore import COMMITTEE, FormStore
@@ -121,20 +121,21 @@ def _filer_organisation(report: OnBehalfReport) -> str:
 async def _store(session: AsyncSession, organisation: str, language: str, filed: Filed,
                  channel: Channel, vault: Vault | None) -> tuple[Submission, SubmissionReceived]:
     answers, submission_id = filed.answers, uuid7()
+    key = await content.new_key(session, submission_id)  # committed with the submission
     if forms.file_tokens(filed.spec, answers):
         if vault is None:
             raise ValidationFailed("Files cannot be attached here.")
-        answers = await seal_files(session, vault, submission_id, filed.spec, answers)
+        answers = await seal_files(session, vault, key, filed.spec, answers)
     reference = receipts.new_reference()
     while await repository.reference_taken(session, reference):
         reference = receipts.new_reference()
     reasons = forms.risk_reasons(filed.spec, answers)
     sub = Submission(
         id=submission_id, reference=reference, organisation=organisation,
-        form_version=str(filed.version), language=language, answers=answers,
+        form_version=str(filed.version), language=language,
         risk="high" if reasons else "normal", risk_reasons=reasons, received_on=today(),
         status_changed_on=today(), receipt_salt=receipts.new_salt(), channel=channel)
-    session.add(sub)
+    await content.set_answers(session, sub, answers, key)
     await session.flush()
     event = SubmissionReceived(
         submission_id=sub.id, reference=reference, organisation=sub.organisation,
@@ -208,12 +209,14 @@ async def follow_up(session: AsyncSession, query: FollowUp, policy: ReceiptPolic
                                                    receipt=query.receipt), policy)
     if sub is None:
         return None
+    if sub.shredded_on is not None:  # its case, messages and answers are gone everywhere
+        raise content.deleted(sub.shredded_on)
     attachment_ids: list[UUID] = []
     if query.files and query.kind != "check-in":
         if vault is None:
             raise ValidationFailed("Files cannot be attached here.")
-        attachment_ids = await seal_tokens(session, vault, sub.id, "files", "follow-up",
-                                           query.files)
+        attachment_ids = await seal_tokens(session, vault, await content.key_for(session, sub),
+                                           "files", "follow-up", query.files)
     if query.kind == "check-in":  # the answer to a question of the case handler's service
         return ReporterFollowUp(follow_up_id=uuid7(), submission_id=sub.id, kind="check-in",
                                 text=query.answer or "", sent_on=today(),
@@ -248,17 +251,20 @@ async def reissue_claim(session: AsyncSession, command: ReissueClaim, policy: Re
     return sub, code
 
 
-def status_of(sub: Submission) -> ReportStatus:
-    """What the reporter sees."""
-    country, categories = sub.answers.get("country"), sub.answers.get("categories", [])
-    origin = sub.answers.get("origin")
+async def status_of(session: AsyncSession, sub: Submission) -> ReportStatus:
+    """What the reporter sees; once retention deleted the answers, only status and dates,
+    and the day they were deleted."""
+    answers = {} if sub.shredded_on else await content.answers_of(session, sub)
+    country, categories = answers.get("country"), answers.get("categories", [])
+    origin = answers.get("origin")
     return ReportStatus(reference=sub.reference, submission_id=sub.id, status=sub.status,
                         received_on=sub.received_on,
                         country=country if isinstance(country, str) else None,
                         origin=origin if isinstance(origin, str) and len(origin) == 2 else None,
                         categories=categories if isinstance(categories, list) else [],
                         form_version=int(sub.form_version) if sub.form_version.isdigit()
-                        else None, answers=sub.answers, surveyed=sub.surveyed)
+                        else None, answers=answers, surveyed=sub.surveyed,
+                        content_deleted_on=sub.shredded_on)
 
 
 async def case_opened(session: AsyncSession, submission_id: UUID, case_id: UUID) -> None:
@@ -266,6 +272,12 @@ async def case_opened(session: AsyncSession, submission_id: UUID, case_id: UUID)
     sub = await repository.by_id(session, submission_id)
     if sub is not None:
         sub.case_id = case_id
+
+
+async def case_shredded(session: AsyncSession, submission_id: UUID, on: date) -> bool:
+    """Retention ended the submission's case: delete its data key, so its answers and files
+    can no longer be read (here, in a backup or anywhere else). Harmless when repeated."""
+    return await content.shred(session, submission_id, on)
 
 
 async def case_status_changed(session: AsyncSession, submission_id: UUID, status: str) -> None:

@@ -31,7 +31,7 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, LargeBinary, delete
+from sqlalchemy import LargeBinary, delete
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -60,7 +60,9 @@ class DataKeyRow(SQLModel):
     __tablename__ = "data_key"
 
     owner_id: UUID = Field(primary_key=True, description="the case (or submission) it protects")
-    wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # sa_type, not sa_column: a Column object in a mixin would be shared by every service's
+    # table, and a process holding two services (the integration tests) could not map both
+    wrapped: bytes = Field(sa_type=LargeBinary, nullable=False)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -7,12 +7,13 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import ReporterFollowUp, ReporterMessage
+from suara_contracts.events import CaseShredded, ReporterFollowUp, ReporterMessage
 from suara_contracts.rpc import Inbox, InboxQuery
 from suara_contracts.subjects import Evt, Rpc
+from suara_kit.datakeys import SESSION_KEY, key_ring
 from suara_kit.service import ServiceApp
-from suara_notification import service
-from suara_notification.models import EventInbox, Outbox
+from suara_notification import content, service
+from suara_notification.models import DataKeys, EventInbox, Outbox
 from suara_notification.settings import NotificationSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,6 +24,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     settings = settings or NotificationSettings()
     app = ServiceApp("notification", settings, migrations=MIGRATIONS, outbox=Outbox,
                      inbox=EventInbox, rpc_prefix=Rpc.NOTIFICATION)
+    app.db.info[SESSION_KEY] = key_ring(settings, DataKeys)
 
     async def inbox(query: InboxQuery) -> Inbox:
         # Only the gateway calls this, after intake has verified the reporter's receipt.
@@ -35,9 +37,14 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     async def on_follow_up(session: AsyncSession, _: UUID, event: ReporterFollowUp) -> None:
         await service.keep_follow_up(session, event)
 
+    async def on_case_shredded(session: AsyncSession, _: UUID, event: CaseShredded) -> None:
+        await service.case_shredded(session, event.submission_id, event.shredded_on)
+
     app.rpc(Rpc.NOTIFICATION_INBOX, InboxQuery, inbox)
     app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "notification-reporter-follow-up",
                  on_follow_up)
     app.on_event(Evt.REPORTER_MESSAGE, ReporterMessage, "notification-reporter-message",
                  on_reporter_message)
+    app.on_event(Evt.CASE_SHREDDED, CaseShredded, "notification-case-shredded", on_case_shredded)
+    app.on_start(lambda: content.seal_legacy(app.db))
     return app

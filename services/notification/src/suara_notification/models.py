@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Column, Text, false
+from sqlalchemy import Column, LargeBinary, Text, false
 from sqlmodel import Field
 
+from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
 
@@ -16,14 +17,20 @@ Base = service_base()
 
 class StoredMessage(Base, table=True):
     """A message in the reporter's receipt-protected inbox: a handler's, or the reporter's own
-    reply or added information (so the inbox reads as a conversation); dated to the day."""
+    reply or added information (so the inbox reads as a conversation); dated to the day. The
+    text is sealed with the report's data key (read and write it through
+    `suara_notification.content`)."""
 
     __tablename__ = "reporter_message"
 
     message_id: UUID = Field(primary_key=True)
     submission_id: UUID = Field(index=True)
     case_id: UUID | None = None
-    body: str = Field(sa_column=Column(Text, nullable=False))
+    sealed_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True),
+                                      description="the text, sealed with the report's data key")
+    legacy_body: str | None = Field(default=None, sa_column=Column("body", Text, nullable=True),
+                                    description=("text stored before it was sealed; sealed (and "
+                                                 "emptied) at start"))
     sent_on: date
     from_reporter: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     attachments: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -42,6 +49,21 @@ class Delivery(Base, table=True):
     channel: str = Field(max_length=16)
     status: str = Field(max_length=16)
     attempted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DataKeys(DataKeyRow, Base, table=True):
+    """Each report's data key (owner: the submission), wrapped by the service's content key;
+    deleted when case-management's retention shreds the case."""
+
+
+class ShreddedReport(Base, table=True):
+    """A report whose content retention deleted: its messages show as deleted, and a message
+    arriving late for it is kept without its text."""
+
+    __tablename__ = "shredded_report"
+
+    submission_id: UUID = Field(primary_key=True)
+    shredded_on: date
 
 
 class Outbox(OutboxRow, Base, table=True):
