@@ -14,8 +14,10 @@ someone else. Each cell must answer with the status its policy gives:
 
 On top, content never leaks: a case's answers (its identifying `contact` answer above all)
 appear only in responses to the handlers who may read that case, never in list views and never
-in another organisation's responses. Administrators and employer liaisons read no case content
-(there is no redacted liaison view yet, so a liaison is refused every case route).
+in another organisation's responses. Administrators and employer liaisons read no case content:
+a liaison is refused every case route, and is admitted only to the redacted summaries under
+/api/v1/liaison/ of the cases a handler shared with them (scope `liaison`), whose responses are
+checked like every other for the cases' answers.
 
 Access bugs found by the matrix are listed in KNOWN_BUGS: those cells are reported as expected
 failures (strict: a fixed bug fails the test until its entry is removed).
@@ -53,7 +55,7 @@ PREFIX = "/api/v1/"
 # The policy table: every staff route of the gateway, and what it admits.
 # ---------------------------------------------------------------------------------------------
 Scope = Literal["none", "case", "case-org", "report", "referral", "referral-receiver",
-                "referral-sender"]
+                "referral-sender", "liaison"]
 """What a route's subject is and how the subject narrows access beyond the role:
 - none: no subject (the caller's own organisation, or no organisation at all);
 - case: a case of the caller's organisation, unassigned or assigned to the caller;
@@ -63,18 +65,25 @@ Scope = Literal["none", "case", "case-org", "report", "referral", "referral-rece
 - referral: a referral to or from the caller's organisation; on the sending side the case
   must be unassigned or assigned to the caller;
 - referral-receiver / referral-sender: like referral, and only that side may make the move
-  (the other side gets a 403 that names who can)."""
+  (the other side gets a 403 that names who can);
+- liaison: a case by the alias of its share with an employer liaison: only the liaison it was
+  shared with finds it (anyone else's alias is a 404, like one that never existed)."""
 
 ANY_TOKEN = frozenset({"*"})
 ALLOWED = frozenset({200, 201, 202, 204, 409, 422})  # "allowed, then business rules"
 HANDLER, PARTNER, COMMITTEE, MEDIATOR = "case-handler", "cso-partner", "worker-committee", "mediator"
-NOT_CONTENT_ROLES = frozenset({"admin", "employer-liaison"})
+LIAISON = "employer-liaison"
+NOT_CONTENT_ROLES = frozenset({"admin", LIAISON})
 
 RESPONDENT = "Matrix Plantation Sdn Bhd"
 CONFLICTED = "matrix-conflicted-colleague"  # a handler id with a conflict with RESPONDENT
 CODING = {"issues": ["unpaid-wages"], "origin": "MM", "destination": "MY",
           "respondent": RESPONDENT, "respondent_kind": "employer"}
 INVALID_REPORT = {"answers": {"categories": ["no-such-category"]}}
+LIAISON_SUMMARY = "Matrix: wages unpaid; the workers ask for payment."
+OTHER_LIAISON = "matrix-other-liaison"  # an account a case is shared with instead
+LIAISON_ID = next((u["id"] for u in json.loads(REALM.read_text(encoding="utf-8"))["users"]
+                   if u["username"] == "liaison"), "liaison")  # the `sub` of its tokens
 PAST_SESSION = {"starts_at": "2020-01-06T10:00:00+08:00", "ends_at": "2020-01-06T11:00:00+08:00",
                 "timezone": "Asia/Kuala_Lumpur"}
 
@@ -151,6 +160,25 @@ POLICIES: dict[str, Policy] = {
         HANDLER, "referral-receiver", 409, {"outcome": "Matrix outcome."}, content=True),
     "POST /api/v1/referrals/{referral_id}/revoke": policy(
         HANDLER, "referral-sender", 409, content=True),
+    # the employer liaison's redacted summaries: a handler shares a case (each matrix case is
+    # shared with the liaison already: a second share is a 409), the liaison reads it
+    "POST /api/v1/cases/{case_id}/liaison-shares": policy(HANDLER, "case", 409, {
+        "liaison": LIAISON_ID, "summary": LIAISON_SUMMARY}, content=True),
+    "GET /api/v1/cases/{case_id}/liaison-shares": policy(HANDLER, "case", 200, content=True),
+    "POST /api/v1/cases/{case_id}/liaison-shares/{share_id}/revoke": policy(  # no such share
+        HANDLER, "case", 404, content=True),
+    # a sealed identity: asking opens nothing (201, pending), reading one needs an approved
+    # request (409 without); deciding an unknown one: 404
+    "POST /api/v1/cases/{case_id}/identity-requests": policy(HANDLER, "case", 201, {
+        "reason": "Matrix: the labour office needs the name.",
+        "consent": {"obtained": "Matrix: the worker said yes in person."}}, content=True),
+    "GET /api/v1/cases/{case_id}/identity-requests": policy(HANDLER, "case", 200, content=True),
+    "GET /api/v1/cases/{case_id}/identity": policy(HANDLER, "case", 409, content=True),
+    "GET /api/v1/identity-requests": policy(HANDLER, "none", 200, content=True),
+    "POST /api/v1/identity-requests/{request_id}/decision": policy(
+        HANDLER, "none", 404, {"approve": False}, content=True),
+    "GET /api/v1/liaison/cases": policy(LIAISON, "none", 200),
+    "GET /api/v1/liaison/cases/{alias}": policy(LIAISON, "liaison", 200),
 }
 
 # /api/v1 routes that need no token (an optional one at most): each was chosen to be public.
@@ -164,9 +192,11 @@ PUBLIC = {
 
 SUBJECT_PARAM = {"case": "case_id", "case-org": "case_id", "report": "reference",
                  "referral": "referral_id", "referral-receiver": "referral_id",
-                 "referral-sender": "referral_id"}
+                 "referral-sender": "referral_id", "liaison": "alias"}
 FIXED_PARAMS = {"version": "1", "route_id": "matrix-route",  # for routes without a subject,
-                "consent_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"}  # and sub-resources
+                "consent_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",  # and sub-resources
+                "share_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f1",
+                "request_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f2"}
 # that must not exist: the harmless request on them is a 404 once access is granted
 
 # ---------------------------------------------------------------------------------------------
@@ -270,13 +300,15 @@ class Subject:
     filer: str  # who files the report: assisted (handler) or partner channel
     contact: str  # the identifying answer
     story: str  # a non-identifying answer, still case content
+    liaison_sees: bool = True  # shared with the liaison; else with another account only
     reference: str = ""
     case_id: str = ""
     referral_id: str = ""
+    alias: str = ""  # of the share the liaison route is asked about
 
     def value(self, param: str) -> str:
         return {"case_id": self.case_id, "referral_id": self.referral_id,
-                "reference": self.reference}[param]
+                "reference": self.reference, "alias": self.alias}[param]
 
 
 def _subjects() -> list[Subject]:
@@ -284,7 +316,8 @@ def _subjects() -> list[Subject]:
              n: int) -> Subject:
         return Subject(name, org, receiver, assignee, filer,
                        contact=f"WhatsApp +60 12 777 {n:04d} matrix",
-                       story=f"Matrix story {n}: no wages since August at the estate.")
+                       story=f"Matrix story {n}: no wages since August at the estate.",
+                       liaison_sees=n % 2 == 0)
 
     return [make("tenaganita/unassigned", "tenaganita", "map-foundation", None,
                  "handler.tenaganita", 1),
@@ -328,6 +361,8 @@ def expect(rule: Policy, actor: Actor, subject: Subject | None) -> Expect:
         return assigned_away if someone_elses else allowed
     if rule.scope == "case-org":
         return allowed if own else Expect(404, "another organisation's")
+    if rule.scope == "liaison":
+        return allowed if subject.liaison_sees else Expect(404, "shared with someone else")
     side = "sender" if own else "receiver" if actor.org == subject.receiver else None
     if side is None:
         return Expect(404, "a referral between other organisations")
@@ -402,8 +437,10 @@ def test_administrators_and_liaisons_get_no_case_content() -> None:
         if rule.content:
             assert not rule.roles & NOT_CONTENT_ROLES, key
             assert rule.roles != ANY_TOKEN, key
-    # the redacted employer-liaison summary does not exist yet: no route admits the liaison
-    assert not any("employer-liaison" in r.roles for r in POLICIES.values())
+    # the liaison is admitted only to the redacted summaries of the cases shared with them
+    liaison_routes = {k for k, r in POLICIES.items() if LIAISON in r.roles}
+    assert liaison_routes == {"GET /api/v1/liaison/cases", "GET /api/v1/liaison/cases/{alias}"}
+    assert all(POLICIES[k].roles == {LIAISON} for k in liaison_routes)
 
 
 def test_the_realm_has_the_matrix_actors() -> None:
@@ -498,6 +535,11 @@ async def build_subjects(system: Any, auth: dict[str, dict[str, str] | None]) ->
         s.referral_id = referral["referral_id"]
         _ok(await http.post(f"/api/v1/referrals/{s.referral_id}/revoke", headers=headers),
             200, "revoke")
+        # each case is shared with the liaison (a second share is then a 409); half of them
+        # are asked about by the alias of a share with another account (a 404 for the liaison)
+        for account in (LIAISON_ID,) if s.liaison_sees else (LIAISON_ID, OTHER_LIAISON):
+            s.alias = _ok(await http.post(f"{base}/liaison-shares", headers=headers, json={
+                "liaison": account, "summary": LIAISON_SUMMARY}), 201, "share")["alias"]
         if s.assignee:
             taken = _ok(await http.post(f"{base}/assign", headers=auth[s.assignee], json={}),
                         200, "assign")
@@ -553,13 +595,16 @@ async def walk(system: Any, routes: list[str], auth: dict[str, dict[str, str] | 
 
 async def check_content_stays_put(system: Any, auth: dict[str, dict[str, str] | None],
                                   subjects: list[Subject]) -> list[str]:
-    """Identifying answers: on the case for its handler, never in a list, never elsewhere."""
+    """Identifying answers: sealed apart on the case (its handler sees that there is one, not
+    what it says), never in a list, never elsewhere."""
     http, problems = system.http, []
     first = subjects[0]
     mine = await http.get(f"/api/v1/cases/{first.case_id}", headers=auth["handler.tenaganita"])
     detail = mine.json()
-    if detail.get("answers", {}).get("contact") != first.contact:
-        problems.append("premise: the handler does not read the contact answer on the case")
+    if "contact" in detail.get("answers", {}) or first.contact in mine.text:
+        problems.append("the handler reads the sealed contact answer without an approval")
+    if detail.get("sealed_identity") != ["contact"]:
+        problems.append(f"premise: the case does not show a sealed contact: {mine.text}")
     if "contact" not in detail.get("identifying", []):
         problems.append("premise: the default form does not mark `contact` identifying")
     for name in ("handler.tenaganita", "supervisor.tenaganita", "handler.map"):

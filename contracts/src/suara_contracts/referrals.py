@@ -80,9 +80,10 @@ class OrganisationList(_Msg):
 
 # consent
 class ConsentRequest(_Msg):
-    """The reporter's consent to share their case, as a handler obtained it (source
-    staff-recorded). The reporter giving it themselves through the receipt inbox (source
-    reporter) comes later."""
+    """The reporter's consent to share their case. Best in their own words: their reply or
+    added information through the receipt inbox (`message_id`, source `reporter`; the server
+    checks the message is theirs, on this case). Otherwise as a handler heard it (source
+    `staff-recorded`)."""
 
     to_organisation: str = Field(pattern=SLUG, description=(
         "the organisation the reporter agreed to, or 'any' member of the network"))
@@ -94,6 +95,8 @@ class ConsentRequest(_Msg):
     obtained: str = Field(min_length=5, max_length=500, description=(
         "how and when the reporter said yes"),
         examples=["worker said yes in person on 2026-11-20"])
+    message_id: UUID | None = Field(default=None, description=(
+        "the reporter's own message on this case in which they agreed"))
 
     @field_validator("obtained")
     @classmethod
@@ -118,6 +121,7 @@ class ConsentView(_Msg):
     share_profile: ShareProfile
     types: list[ReferralType]
     source: ConsentSource
+    message_id: UUID | None = None
     obtained: str
     recorded_by: str
     recorded_on: date

@@ -520,9 +520,13 @@ class CaseDetail(CaseSummary):
     """A case with the report's answers, for the handler it belongs to."""
 
     language: str
-    answers: dict[str, Answer]
+    answers: dict[str, Answer] = Field(description=(
+        "the report's answers, without the identifying ones (see `sealed_identity`)"))
     identifying: list[str] = Field(default=[], description=(
-        "answers that could identify the worker: keep them out of referrals and exports"))
+        "the questions the form marks identifying: their answers are not in `answers`"))
+    sealed_identity: list[str] = Field(default=[], description=(
+        "the identifying questions this reporter answered: sealed apart, opened only with the "
+        "reporter's recorded consent and a second person's approval (identity requests)"))
     messages: list[CaseMessageView] = []
     coded_issues: list[str] = []
     corridor_origin: str | None = None

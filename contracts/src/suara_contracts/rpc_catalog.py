@@ -6,6 +6,26 @@ from typing import Final
 
 from pydantic import BaseModel
 
+from suara_contracts.identity import (
+    CaseIdentityQuery,
+    DecideIdentity,
+    IdentityRequestList,
+    IdentityRequestView,
+    IdentityView,
+    PendingIdentityQuery,
+    RequestIdentity,
+)
+from suara_contracts.liaison import (
+    LiaisonCase,
+    LiaisonCaseList,
+    LiaisonCaseQuery,
+    LiaisonCasesQuery,
+    LiaisonShareList,
+    LiaisonSharesQuery,
+    LiaisonShareView,
+    RevokeLiaisonShare,
+    ShareWithLiaison,
+)
 from suara_contracts.referrals import (
     CaseReferrals,
     CaseReferralsQuery,
@@ -114,6 +134,16 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.CASES_REFERRAL_GET: (ReferralQuery, ReferralView),
     Rpc.CASES_REFERRAL_OF_CASE: (CaseReferralsQuery, CaseReferrals),
     Rpc.CASES_REFERRAL_MOVE: (MoveReferral, ReferralView),
+    Rpc.CASES_IDENTITY_REQUEST: (RequestIdentity, IdentityRequestView),
+    Rpc.CASES_IDENTITY_REQUESTS: (CaseIdentityQuery, IdentityRequestList),
+    Rpc.CASES_IDENTITY_PENDING: (PendingIdentityQuery, IdentityRequestList),
+    Rpc.CASES_IDENTITY_DECIDE: (DecideIdentity, IdentityRequestView),
+    Rpc.CASES_IDENTITY_OPEN: (CaseIdentityQuery, IdentityView),
+    Rpc.CASES_LIAISON_SHARE: (ShareWithLiaison, LiaisonShareView),
+    Rpc.CASES_LIAISON_SHARES: (LiaisonSharesQuery, LiaisonShareList),
+    Rpc.CASES_LIAISON_REVOKE: (RevokeLiaisonShare, LiaisonShareView),
+    Rpc.CASES_LIAISON_LIST: (LiaisonCasesQuery, LiaisonCaseList),
+    Rpc.CASES_LIAISON_GET: (LiaisonCaseQuery, LiaisonCase),
     Rpc.MEDIATION_PROPOSE: (ProposeSession, SessionView),
     Rpc.MEDIATION_HEALTH: (HealthQuery, Health),
     Rpc.NOTIFICATION_INBOX: (InboxQuery, Inbox),

@@ -58,6 +58,17 @@ class Rpc:
     CASES_REFERRAL_GET: Final = f"{CASES}.referral-get"
     CASES_REFERRAL_OF_CASE: Final = f"{CASES}.referral-of-case"
     CASES_REFERRAL_MOVE: Final = f"{CASES}.referral-move"
+    CASES_IDENTITY_REQUEST: Final = f"{CASES}.identity-request"
+    CASES_IDENTITY_REQUESTS: Final = f"{CASES}.identity-requests"
+    CASES_IDENTITY_PENDING: Final = f"{CASES}.identity-pending"
+    CASES_IDENTITY_DECIDE: Final = f"{CASES}.identity-decide"
+    CASES_IDENTITY_OPEN: Final = f"{CASES}.identity-open"
+    # an employer liaison's redacted case summaries (suara_contracts.liaison)
+    CASES_LIAISON_SHARE: Final = f"{CASES}.liaison-share"
+    CASES_LIAISON_SHARES: Final = f"{CASES}.liaison-shares"
+    CASES_LIAISON_REVOKE: Final = f"{CASES}.liaison-revoke"
+    CASES_LIAISON_LIST: Final = f"{CASES}.liaison-list"
+    CASES_LIAISON_GET: Final = f"{CASES}.liaison-get"
 
     MEDIATION: Final = "suara.rpc.mediation.v1"
     MEDIATION_PROPOSE: Final = f"{MEDIATION}.propose"

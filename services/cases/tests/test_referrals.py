@@ -18,13 +18,13 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases import content, referrals, service
+from suara_cases import content, referrals, service, work
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case
 from suara_cases.referral_models import CaseConsent, CaseReferral, ReferralStep
 from suara_cases.referrals import TRANSITIONS, Directory, Status, check_move
 from suara_cases.settings import CasesSettings
-from suara_contracts.events import ReferralChanged, SubmissionReceived
+from suara_contracts.events import ReferralChanged, ReporterFollowUp, SubmissionReceived
 from suara_contracts.referrals import (
     CaseReferralsQuery,
     ContactRoute,
@@ -37,7 +37,7 @@ from suara_contracts.referrals import (
     ReferralQuery,
     ReferralView,
 )
-from suara_contracts.rpc import Actor
+from suara_contracts.rpc import Actor, TransitionCase
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -460,7 +460,8 @@ async def test_acceptance_opens_the_receivers_own_case_with_only_the_shared_fiel
     assert detail.reference != case.reference
     original = await _read_case(db, SENDER, case.id)
     assert original.organisation == "tenaganita"
-    assert original.answers["contact"] == "+60 12 345 6789"
+    assert "contact" not in original.answers  # sealed apart from the case, even for its handler
+    assert original.sealed_identity == ["contact"]
     with pytest.raises(NotFound):
         await _read_case(db, RECEIVER, case.id)
     log = await audit_log(db)
@@ -510,7 +511,8 @@ async def test_revoking_an_accepted_referral_takes_the_shared_content_back(
     assert accepted.linked_case_id is not None
     detail = await _read_case(db, RECEIVER, accepted.linked_case_id)
     assert (detail.answers, detail.identifying) == ({}, [])
-    assert (await _read_case(db, SENDER, case.id)).answers == ANSWERS
+    assert (await _read_case(db, SENDER, case.id)).answers == {
+        k: v for k, v in ANSWERS.items() if k != "contact"}  # the sender keeps its case
     assert ("staff-t", "referral-withdrawn", accepted.linked_case_id) in await audit_log(db)
 
 
@@ -540,7 +542,9 @@ async def test_an_accepted_transfer_moves_the_case_and_the_sender_loses_access(
     accepted = await move(db, RECEIVER, created.referral_id, "accepted")
     assert accepted.linked_case_id == case.id
     moved = await _read_case(db, RECEIVER, case.id)
-    assert (moved.organisation, moved.answers) == ("map-foundation", ANSWERS)
+    without_identity = {k: v for k, v in ANSWERS.items() if k != "contact"}
+    assert (moved.organisation, moved.answers) == ("map-foundation", without_identity)
+    assert moved.sealed_identity == ["contact"]  # the identity moved too, still sealed
     with pytest.raises(NotFound):
         await _read_case(db, SENDER, case.id)
     async with db.transaction() as session:
@@ -630,3 +634,63 @@ async def test_a_transferred_case_arrives_unassigned(db: Database) -> None:
     await move(db, RECEIVER, created.referral_id, "accepted")
     moved = await _read_case(db, RECEIVER, case.id)
     assert (moved.organisation, moved.assigned_to) == ("map-foundation", None)
+
+
+# the reporter's own consent, and the sender's case status
+async def test_the_reporter_can_consent_in_their_own_words(db: Database) -> None:
+    case = await open_case(db)
+    said = ReporterFollowUp(follow_up_id=uuid7(), submission_id=case.submission_id,
+                            kind="reply", text="Yes, send my case to MAP Foundation.",
+                            sent_on=date(2026, 11, 20))
+    async with db.transaction() as session:
+        await service.reporter_followed_up(session, said)
+    command = RecordConsent(actor=SENDER, case_id=case.id, to_organisation="map-foundation",
+                            share_profile="standard", message_id=said.follow_up_id,
+                            obtained="in her reply through the inbox")
+    reply, _ = await call(db, Rpc.CASES_REFERRAL_CONSENT, command)
+    assert (reply.source, reply.message_id) == ("reporter", said.follow_up_id)
+    created, _ = await call(db, Rpc.CASES_REFERRAL_CREATE, refer(case))
+    assert created.consent_id == reply.consent_id
+    handlers_note, _ = await call(db, Rpc.CASES_REFERRAL_CONSENT, RecordConsent(
+        actor=SENDER, case_id=case.id, to_organisation="any", share_profile="minimal",
+        obtained="the reporter said yes in person"))
+    assert (handlers_note.source, handlers_note.message_id) == ("staff-recorded", None)
+
+
+async def test_a_consent_message_must_be_the_reporters_own_on_this_case(db: Database) -> None:
+    case, other = await open_case(db), await open_case(db)
+    async with db.transaction() as session:
+        mine = await content.add_message(session, case, author="staff-t", body="Agree?",
+                                         kind="to-reporter", sent_on=date(2026, 11, 20))
+        theirs = ReporterFollowUp(follow_up_id=uuid7(), submission_id=other.submission_id,
+                                  kind="reply", text="yes", sent_on=date(2026, 11, 20))
+        await service.reporter_followed_up(session, theirs)
+    for message_id in (mine.id, theirs.follow_up_id, uuid7()):
+        with pytest.raises(ValidationFailed, match="message_id: no message from the reporter"):
+            await call(db, Rpc.CASES_REFERRAL_CONSENT, RecordConsent(
+                actor=SENDER, case_id=case.id, to_organisation="map-foundation",
+                share_profile="standard", message_id=message_id, obtained="in the inbox"))
+
+
+async def test_an_accepted_referral_marks_an_assessed_case_referred(db: Database) -> None:
+    case = await open_case(db)
+    for to in ("acknowledged", "in-assessment"):
+        async with db.transaction() as session:
+            await work.transition(session, SENDER, TransitionCase(
+                actor=SENDER, case_id=case.id, to=to, message="m"))  # type: ignore[arg-type]
+    await consent(db, case)
+    created, _ = await call(db, Rpc.CASES_REFERRAL_CREATE, refer(case))
+    reply, emitted = await call(db, Rpc.CASES_REFERRAL_MOVE, MoveReferral(
+        actor=RECEIVER, referral_id=created.referral_id, to="accepted", text=""))
+    assert reply.status == "accepted"
+    changes = [e for s, e in emitted if s == Evt.CASE_STATUS_CHANGED]
+    assert [(c.case_id, c.from_status, c.to_status) for c in changes] == [
+        (case.id, "in-assessment", "referred")]
+    assert (await _read_case(db, SENDER, case.id)).status == "referred"
+    assert ("system", "status:referred", case.id) in await audit_log(db)
+
+
+async def test_a_referral_of_an_unassessed_case_leaves_its_status(db: Database) -> None:
+    case, created = await referred(db)
+    await move(db, RECEIVER, created.referral_id, "accepted")  # asserts no status event
+    assert (await _read_case(db, SENDER, case.id)).status == "received"

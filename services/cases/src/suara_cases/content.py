@@ -2,9 +2,12 @@
 retention.
 
 What is sealed: the reporter's answers, every message on the case (both ways), and the
-projection a referral shares. What stays readable: the workflow (status, dates, deadlines,
-assignment), the coding (issue, corridor, respondent) and what the reporter chose as issue and
-corridor (`Case.reported`), which the statistics count after the content is gone.
+projection a referral shares. The answers the form marks identifying (the reporter's disclosed
+identity: a name, a phone number) are sealed apart from the others, in `Case.sealed_identity`:
+a handler reads the case without them, and opening them takes the steps in `identity.py`.
+What stays readable: the workflow (status, dates, deadlines, assignment), the coding
+(issue, corridor, respondent) and what the reporter chose as issue and corridor
+(`Case.reported`), which the statistics count after the content is gone.
 
 Retention: a closed case is shredded `retention_days` after it closed (per organisation if
 configured). Its data key is deleted, so its ciphertext, here and in every backup, no longer
@@ -21,6 +24,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +39,7 @@ from suara_kit.db import Database
 from suara_kit.ids import uuid7
 
 ANSWERS = "answers"
+IDENTITY = "identity"
 REPORTED = ("categories", "origin", "country")
 
 
@@ -61,18 +66,42 @@ async def key_of(session: AsyncSession, case: Case) -> DataKey:
     return await ring_of(session).get_or_create(session, case.id)
 
 
+def split(answers: dict[str, Any], identifying: list[str]) -> tuple[dict, dict]:
+    """(the answers a handler reads, the identifying answers sealed apart)."""
+    return ({k: v for k, v in answers.items() if k not in identifying},
+            {k: v for k, v in answers.items() if k in identifying})
+
+
 async def set_answers(session: AsyncSession, case: Case, answers: dict[str, Any],
                       key: DataKey | None = None) -> None:
+    """Store a report's answers: the identifying ones (`case.identifying`) sealed apart."""
     key = key or await key_of(session, case)
-    case.content, case.legacy_answers = key.seal_json(answers, ANSWERS), None
+    plain, identity = split(answers, case.identifying)
+    case.content, case.legacy_answers = key.seal_json(plain, ANSWERS), None
+    case.sealed_identity = key.seal_json(identity, IDENTITY) if identity else None
     session.add(case)
 
 
 async def answers_of(session: AsyncSession, case: Case) -> dict[str, Any]:
+    """The answers without the identifying ones."""
     key = await key_of(session, case)
     if case.content is None:
-        return dict(case.legacy_answers or {})
+        return split(dict(case.legacy_answers or {}), case.identifying)[0]
     return key.open_json(case.content, ANSWERS)
+
+
+async def identity_of(session: AsyncSession, case: Case) -> dict[str, Any]:
+    """The identifying answers; callers must have checked consent and approval."""
+    key = await key_of(session, case)
+    if case.content is None:
+        return split(dict(case.legacy_answers or {}), case.identifying)[1]
+    return key.open_json(case.sealed_identity, IDENTITY) if case.sealed_identity else {}
+
+
+async def all_answers_of(session: AsyncSession, case: Case) -> dict[str, Any]:
+    """Every answer, identifying ones included: for a transfer or a `full` share the
+    reporter consented to."""
+    return await answers_of(session, case) | await identity_of(session, case)
 
 
 def _message_context(message: CaseMessage) -> str:
@@ -167,23 +196,37 @@ async def shred(session: AsyncSession, case: Case, on: date, actor: str = "syste
 
 
 async def seal_legacy(db: Database) -> None:
-    """Seal what was stored before content was encrypted (idempotent: sealed rows have no
-    legacy value left; replicas racing on one case write the same kind of result)."""
+    """Seal what was stored before content was encrypted, one case per transaction. Safe when
+    several replicas run it at once: a sealed row has no legacy value left, the case row is
+    locked while sealed, and the replica that loses the race to create a case's key leaves
+    that case to the winner."""
     async with db.transaction() as session:
-        for case in await session.exec(select(Case).where(col(Case.legacy_answers).is_not(None))):
-            if case.shredded_on is None:
-                case.reported = reported(case.legacy_answers or {})
-                await set_answers(session, case, dict(case.legacy_answers or {}))
-        stmt = select(CaseMessage).where(col(CaseMessage.legacy_body).is_not(None))
-        for message in await session.exec(stmt):
-            case = await session.get(Case, message.case_id)
-            if case is not None and case.shredded_on is None:
-                await set_body(session, case, message, message.legacy_body or "")
-                session.add(message)
-        stmt2 = select(CaseReferral).where(col(CaseReferral.legacy_shared).is_not(None))
-        for referral in await session.exec(stmt2):
-            case = await session.get(Case, referral.case_id)
-            if case is not None and case.shredded_on is None:
-                await set_shared(session, case, referral,
-                                 SharedCase.model_validate(referral.legacy_shared))
-                session.add(referral)
+        ids = set(await session.exec(select(Case.id).where(col(Case.legacy_answers).is_not(None))))
+        ids |= set(await session.exec(select(CaseMessage.case_id).where(
+            col(CaseMessage.legacy_body).is_not(None))))
+        ids |= set(await session.exec(select(CaseReferral.case_id).where(
+            col(CaseReferral.legacy_shared).is_not(None))))
+    for case_id in ids:
+        try:
+            async with db.transaction() as session:
+                await _seal_legacy_case(session, case_id)
+        except IntegrityError:
+            pass  # another replica created this case's key at the same moment
+
+
+async def _seal_legacy_case(session: AsyncSession, case_id: UUID) -> None:
+    case = await session.get(Case, case_id, with_for_update=True)
+    if case is None or case.shredded_on is not None:
+        return
+    if case.legacy_answers is not None:
+        case.reported = reported(case.legacy_answers)
+        await set_answers(session, case, dict(case.legacy_answers))
+    for message in await session.exec(select(CaseMessage).where(
+            CaseMessage.case_id == case_id, col(CaseMessage.legacy_body).is_not(None))):
+        await set_body(session, case, message, message.legacy_body or "")
+        session.add(message)
+    for referral in await session.exec(select(CaseReferral).where(
+            CaseReferral.case_id == case_id, col(CaseReferral.legacy_shared).is_not(None))):
+        await set_shared(session, case, referral,
+                         SharedCase.model_validate(referral.legacy_shared))
+        session.add(referral)

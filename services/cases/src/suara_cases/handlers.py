@@ -13,6 +13,8 @@ from suara_cases import (
     checkins,
     content,
     deadlines,
+    identity,
+    liaison,
     referrals,
     satisfaction,
     service,
@@ -200,6 +202,14 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     for subject, body, handler in referrals.endpoints(app, referrals.load_directory()):
         app.rpc(subject, body, handler)
     # -- end of referrals -------------------------------------------------------------------
+    # -- opening a sealed identity: rules in identity.py -------------------------------------
+    for subject, body, handler in identity.endpoints(app):
+        app.rpc(subject, body, handler)
+    # -- end of identity ----------------------------------------------------------------------
+    # -- the employer liaison's redacted case summaries: rules in liaison.py ----------------
+    for subject, body, handler in liaison.endpoints(app):
+        app.rpc(subject, body, handler)
+    # -- end of liaison -----------------------------------------------------------------------
     # -- statistics for the worker committee and the public page: rules in statistics.py ---
     for subject, body, handler in statistics.endpoints(app, policy):
         app.rpc(subject, body, handler)

@@ -30,6 +30,9 @@ class Case(Base, table=True):
     language: str = Field(max_length=16)
     content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True),
                                   description="the answers, sealed with the case's data key")
+    sealed_identity: bytes | None = Field(default=None, sa_column=Column(
+        LargeBinary, nullable=True), description=(
+        "the answers the form marks identifying, sealed apart from the others"))
     legacy_answers: dict | None = Field(default=None, sa_column=Column(
         "answers", JSON(none_as_null=True), nullable=True), description=(
         "answers stored before content was sealed; sealed (and emptied) at start"))
@@ -133,6 +136,29 @@ class ConflictOfInterest(Base, table=True):
     declared_on: date
 
 
+class IdentityRequest(Base, table=True):
+    """A handler's request to open a case's sealed identity: it names how the reporter
+    consented, and needs another person's approval before the identity can be read."""
+
+    __tablename__ = "identity_request"
+
+    id: UUID = Field(primary_key=True)
+    case_id: UUID = Field(foreign_key="case.id", index=True)
+    organisation: str = Field(max_length=64, index=True)
+    requested_by: str = Field(max_length=200)
+    requested_on: date
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    consent_source: str = Field(max_length=16, description="reporter, or staff-recorded")
+    consent_message_id: UUID | None = Field(default=None, description=(
+        "the reporter's own message on the case that gives consent"))
+    consent_obtained: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16, index=True)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_on: date | None = None
+    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    open_until: date | None = None
+
+
 class DeadlineAlert(Base, table=True):
     """One breached deadline of one case, alerted once."""
 
@@ -182,4 +208,4 @@ class Inbox(InboxRow, Base, table=True):
     pass
 
 
-from suara_cases import referral_models  # noqa: E402, F401  (referral tables, for Alembic)
+from suara_cases import liaison_models, referral_models  # noqa: E402, F401  (their tables, for Alembic)

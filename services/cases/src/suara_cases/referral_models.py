@@ -23,7 +23,10 @@ class CaseConsent(Base, table=True):
     to_organisation: str = Field(max_length=64, description="an organisation, or 'any'")
     share_profile: str = Field(max_length=16)
     types: list = Field(sa_column=Column(JSON, nullable=False))
-    source: str = Field(max_length=16, description="staff-recorded, or (later) reporter")
+    source: str = Field(max_length=16, description=(
+        "staff-recorded, or reporter: their own message on the case (message_id) says yes"))
+    message_id: UUID | None = Field(default=None, description=(
+        "the reporter's message on the case that gives this consent"))
     obtained: str = Field(sa_column=Column(Text, nullable=False))
     recorded_by: str = Field(max_length=64)
     recorded_on: date

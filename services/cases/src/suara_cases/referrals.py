@@ -23,9 +23,9 @@ from suara_cases import audit, content, repository
 from suara_cases.deadlines import REFERRAL_PREFIX
 from suara_cases.models import Case
 from suara_cases.referral_models import CaseConsent, CaseReferral, ReferralStep
-from suara_cases.service import case_for, require_handler
+from suara_cases.service import case_for, reporter_message, require_handler
 from suara_cases.states import CaseStatus
-from suara_contracts.events import ReferralChanged
+from suara_contracts.events import CaseStatusChanged, ReferralChanged
 from suara_contracts.referrals import (
     ANY,
     CaseReferrals,
@@ -55,6 +55,7 @@ from suara_kit.service import ServiceApp
 DIRECTORY_FILE = Path(__file__).parent / "directory.json"
 OVERRIDE_ROLE = "consent-override"
 STAFF_RECORDED = "staff-recorded"
+REPORTER_GIVEN = "reporter"  # the consent is the reporter's own message on the case
 RANK = {"minimal": 0, "standard": 1, "full": 2}
 MINIMAL_ANSWERS = ("categories", "country", "origin")  # what happened, and the corridor
 UNDETERMINED = "und"  # BCP 47: the language is not shared below `standard`
@@ -205,6 +206,7 @@ def consent_view(consent: CaseConsent) -> ConsentView:
                        to_organisation=consent.to_organisation,
                        share_profile=consent.share_profile,  # type: ignore[arg-type]
                        types=consent.types, source=consent.source,  # type: ignore[arg-type]
+                       message_id=consent.message_id,
                        obtained=consent.obtained, recorded_by=consent.recorded_by,
                        recorded_on=consent.recorded_on, withdrawn_on=consent.withdrawn_on,
                        withdrawn_reason=consent.withdrawn_reason)
@@ -277,9 +279,12 @@ async def record_consent(session: AsyncSession, directory: Directory,
     case = await case_for(session, command.actor, command.case_id)
     if command.to_organisation != ANY:
         _receiver(directory, case, command.to_organisation)
+    if command.message_id is not None:
+        await reporter_message(session, case, command.message_id, "message_id")
     consent = CaseConsent(id=uuid7(), case_id=case.id, to_organisation=command.to_organisation,
                           share_profile=command.share_profile, types=sorted(set(command.types)),
-                          source=STAFF_RECORDED, obtained=command.obtained,
+                          source=REPORTER_GIVEN if command.message_id else STAFF_RECORDED,
+                          message_id=command.message_id, obtained=command.obtained,
                           recorded_by=command.actor.subject[:64], recorded_on=today())
     session.add(consent)
     await audit.record(session, command.actor.subject, "consent-record", case.id)
@@ -359,7 +364,7 @@ async def create(session: AsyncSession, directory: Directory, command: CreateRef
         override_reason=None if consent else command.override_reason,
         created_by=actor.subject[:64], created_on=today())
     await content.set_shared(session, case, referral,
-                             project(case, await content.answers_of(session, case),
+                             project(case, await content.all_answers_of(session, case),
                                      command.share_profile))
     session.add(referral)
     step = _step(session, referral, None, actor, "")
@@ -455,8 +460,11 @@ async def move(session: AsyncSession, command: MoveReferral) -> Result:
     check_move(referral.status, target)
     before = referral.status
     referral.status = target
+    events: list[tuple[str, BaseModel]] = []
     if target == Status.ACCEPTED:
-        await _accept(session, command.actor, referral)
+        referred = await _accept(session, command.actor, referral)
+        if referred:
+            events.append((Evt.CASE_STATUS_CHANGED, referred))
     elif target == Status.REVOKED and before == Status.ACCEPTED:
         await _withdraw(session, command.actor, referral)
     session.add(referral)
@@ -465,12 +473,14 @@ async def move(session: AsyncSession, command: MoveReferral) -> Result:
                        referral.case_id)
     steps = await steps_of(session, [referral.id])
     return Result(await referral_view(session, referral, steps[referral.id], organisation),
-                  [(EVENT[target], changed(referral, before))])
+                  [(EVENT[target], changed(referral, before)), *events])
 
 
-async def _accept(session: AsyncSession, actor: Actor, referral: CaseReferral) -> None:
-    """A referral opens the receiver's own case with the shared projection; a transfer hands
-    the case itself over (it was shared in full)."""
+async def _accept(session: AsyncSession, actor: Actor,
+                  referral: CaseReferral) -> CaseStatusChanged | None:
+    """A referral opens the receiver's own case with the shared projection, and the sender's
+    case, if it was in assessment, becomes `referred` (the status change, for the reporter's
+    status page); a transfer hands the case itself over (it was shared in full)."""
     case = await repository.get(session, referral.case_id)
     if case is None:
         raise NotFound("The referred case no longer exists.")
@@ -478,7 +488,7 @@ async def _accept(session: AsyncSession, actor: Actor, referral: CaseReferral) -
         case.organisation, case.assigned_to = referral.to_organisation, None
         session.add(case)
         referral.linked_case_id = case.id
-        return
+        return None
     shared = await content.shared_of(session, referral)
     if shared is None:
         raise Conflict("The referred case's content was deleted under the retention policy; "
@@ -495,6 +505,14 @@ async def _accept(session: AsyncSession, actor: Actor, referral: CaseReferral) -
     referral.linked_case_id = linked.id
     await session.flush()
     await audit.record(session, actor.subject, "referral-open", linked.id)
+    if case.status != CaseStatus.IN_ASSESSMENT:
+        return None  # the sender moves it on as it sees fit (referred is for assessed cases)
+    case.status, case.last_update_on = CaseStatus.REFERRED, today()
+    session.add(case)
+    await audit.record(session, "system", f"status:{CaseStatus.REFERRED}", case.id)
+    return CaseStatusChanged(case_id=case.id, submission_id=case.submission_id,
+                             organisation=case.organisation, from_status=CaseStatus.IN_ASSESSMENT,
+                             to_status=CaseStatus.REFERRED)
 
 
 async def _withdraw(session: AsyncSession, actor: Actor, referral: CaseReferral) -> None:

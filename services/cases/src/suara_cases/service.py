@@ -19,7 +19,7 @@ from suara_contracts.events import (
 )
 from suara_contracts.rpc import Actor, CaseDetail, CaseMessageView, CaseSummary, SessionRef
 from suara_kit.clock import today
-from suara_kit.errors import Forbidden, NotFound
+from suara_kit.errors import Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 
 HANDLER = "case-handler"
@@ -89,12 +89,13 @@ async def detail(session: AsyncSession, case: Case,
                  policy: Policies = default_policy) -> CaseDetail:
     """A case as its handler reads it."""
     answers = await content.answers_of(session, case)
+    sealed = sorted(await content.identity_of(session, case))  # the names, not the answers
     sessions = await repository.sessions_of(session, [case.id])
     messages = await repository.messages_of(session, case.id)
     bodies = await content.bodies_of(session, case, messages)
     return CaseDetail(**summary(case, sessions.get(case.id, []), policy).model_dump(),
                       language=case.language, answers=answers,
-                      identifying=case.identifying,
+                      identifying=case.identifying, sealed_identity=sealed,
                       messages=[message_view(m, bodies[m.id]) for m in messages],
                       coded_issues=case.coded_issues, corridor_origin=case.corridor_origin,
                       corridor_destination=case.corridor_destination,
@@ -126,6 +127,17 @@ async def reporter_followed_up(session: AsyncSession, event: ReporterFollowUp) -
                               body=event.text, sent_on=event.sent_on, kind=event.kind,
                               attachment_ids=[str(i) for i in event.attachment_ids])
     await audit.record(session, "reporter", f"reporter-{event.kind}", case.id)
+
+
+async def reporter_message(session: AsyncSession, case: Case, message_id: UUID,
+                           field: str) -> CaseMessage:
+    """The reporter's own message on `case` (their reply or added information), which a
+    consent may point to; a 422 naming `field` otherwise."""
+    message = await session.get(CaseMessage, message_id)
+    if message is None or message.case_id != case.id or message.author != REPORTER:
+        raise ValidationFailed(f"{field}: no message from the reporter with that id on this "
+                               "case")
+    return message
 
 
 async def record_session(session: AsyncSession, event: SessionProposed) -> None:
