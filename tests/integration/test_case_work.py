@@ -14,6 +14,7 @@ from nats.aio.msg import Msg
 from suara_cases import handlers as case_handlers
 from suara_contracts.subjects import Evt
 from suara_kit.clock import today
+from suara_kit.outbox import open_payload
 from suara_kit.testing import eventually
 
 ANSWERS = {"categories": ["unpaid-wages"], "country": "MY",
@@ -102,7 +103,8 @@ async def test_the_deadline_scan_raises_a_breach_event(
     seen: list[dict[str, Any]] = []
 
     async def keep(msg: Msg) -> None:
-        seen.append(json.loads(msg.data))
+        sealer = system.services["case-management"].events_sealer  # events are sealed
+        seen.append(json.loads(open_payload(msg.data, sealer, msg.subject)))
 
     sub = await nc.subscribe(Evt.DEADLINE_BREACHED, cb=keep)
     try:

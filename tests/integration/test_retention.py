@@ -13,7 +13,9 @@ from PIL import Image
 from sqlalchemy import text
 
 from suara_cases import handlers as case_handlers
+from suara_contracts.subjects import EVENTS_STREAM
 from suara_kit.clock import today
+from suara_kit.outbox import SEALED
 from suara_kit.testing import eventually
 
 PROBLEM = "application/problem+json"
@@ -29,21 +31,16 @@ def photo() -> bytes:
     return image.getvalue()
 
 
-IN_FLIGHT = {"alembic_version", "outbox", "inbox"}
-
-
 async def dump(system: Any, service: str) -> bytes:
-    """Every row of every table of one service's database, as a backup would hold them, but
-    the events in flight: an outbox row carries its event's content in clear until it is
-    published and purged (a day), as the event stream does for `events_max_age_days`, which
-    retention is validated to outlast. Sealing event payloads is not done yet."""
+    """Every row of every table of one service's database, as a backup would hold them: the
+    outbox too, whose events carry content while in flight (sealed with the events key)."""
     db = system.services[service].db
     async with db.transaction() as session:
         tables = await session.run_sync(lambda s: s.get_bind().dialect.get_table_names(
             s.connection()))
         rows = []
         for table in tables:
-            if table in IN_FLIGHT:
+            if table == "alembic_version":
                 continue
             result = await session.exec(text(f'SELECT * FROM "{table}"'))  # type: ignore[call-overload]
             rows.extend(tuple(r) for r in result.all())
@@ -99,6 +96,15 @@ async def test_a_shredded_report_is_unreadable_everywhere(
         stored = await dump(system, service)
         for words in (SECRET, PHONE, REPLY, HANDLER_SAYS):
             assert words.encode() not in stored, (service, words)
+
+    # and the event stream holds every event sealed, the handler's words and the report too
+    js = system.services["intake"].nc.jetstream()
+    info = await js.stream_info(EVENTS_STREAM)
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        event = await js.get_msg(EVENTS_STREAM, seq=seq)
+        assert event.data.startswith(SEALED.encode()), event.subject
+        for words in (SECRET, PHONE, REPLY, HANDLER_SAYS):
+            assert words.encode() not in event.data
 
     # the retention period ends; case-management's hourly job runs
     days = system.services["case-management"].settings.retention_for("tenaganita")

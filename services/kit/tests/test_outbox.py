@@ -27,7 +27,8 @@ from suara_kit import telemetry
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
 from suara_kit.messaging import ensure_streams
-from suara_kit.outbox import OutboxRelay, add_event, parse_payload
+from suara_kit.outbox import SEALED, OutboxRelay, add_event, parse_payload
+from suara_kit.sealing import Sealer, SealError
 from suara_kit.testing import eventually, migrated
 
 
@@ -77,6 +78,33 @@ async def test_add_event_stages_an_envelope(db: Database) -> None:
     assert (body["id"], body["type"], body["source"]) == (str(event_id), Evt.CASE_OPENED,
                                                           "/suara/test")
     assert parse_payload(row.payload.encode()) == (event_id, json.loads(data.model_dump_json()))
+
+
+async def test_a_sealed_event_holds_nothing_readable_and_opens_only_on_its_subject(
+        db: Database) -> None:
+    sealer = Sealer("the-events-key-every-service-shares", info=b"suara-events-v1")
+    data = event()
+    async with db.transaction() as session:
+        event_id = add_event(session, Outbox, Evt.CASE_OPENED, data, "/suara/test", sealer)
+    [row] = await rows(db)
+    assert row.payload.startswith(SEALED)
+    for clear in ("SU-AAAA-BBBB", "apmm", str(data.case_id), Evt.CASE_OPENED):
+        assert clear not in row.payload
+    raw = row.payload.encode()
+    assert parse_payload(raw, sealer, Evt.CASE_OPENED) == (
+        event_id, json.loads(data.model_dump_json()))
+    with pytest.raises(SealError):  # replayed on another subject
+        parse_payload(raw, sealer, Evt.CASE_STATUS_CHANGED)
+    with pytest.raises(SealError):  # a service without the key
+        parse_payload(raw, None, Evt.CASE_OPENED)
+    with pytest.raises(SealError):
+        parse_payload(raw, Sealer("not-the-events-key-at-all", info=b"suara-events-v1"),
+                      Evt.CASE_OPENED)
+    with pytest.raises(SealError):
+        parse_payload(SEALED.encode() + b"%%not base64%%", sealer, Evt.CASE_OPENED)
+    unsealed = json.dumps({"id": str(event_id), "data": {"x": 1}}).encode()
+    # an event staged before sealing began, still in flight, is still read
+    assert parse_payload(unsealed, sealer, Evt.CASE_OPENED) == (event_id, {"x": 1})
 
 
 async def test_relay_publishes_with_msg_id_and_stored_traceparent(

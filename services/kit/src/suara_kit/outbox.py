@@ -4,6 +4,8 @@ record each handled event id so redelivery does nothing twice."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import logging
 import time
@@ -21,6 +23,7 @@ from suara_kit import telemetry
 from suara_kit.clock import utcnow
 from suara_kit.db import Database, UTCDateTime, is_sqlite
 from suara_kit.ids import uuid7
+from suara_kit.sealing import Sealer, SealError
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +53,27 @@ class InboxRow(SQLModel):
     handled_at: datetime = Field(sa_type=UTCDateTime)
 
 
+SEALED = "suara-sealed-v1:"  # a sealed payload: this prefix, then base64 of the sealed envelope
+
+
+def seal_payload(sealer: Sealer, subject: str, envelope_json: str) -> str:
+    """An event's envelope sealed with the events key, bound to its subject (a payload copied
+    onto another subject does not open). The outbox row and the stream hold only this."""
+    sealed = sealer.seal(envelope_json.encode(), subject.encode())
+    return SEALED + base64.b64encode(sealed).decode()
+
+
 def add_event(session: AsyncSession, outbox: type[OutboxRow], subject: str,
-              data: BaseModel, source: str) -> UUID:
-    """Stage an event in the caller's transaction; the relay publishes it after commit."""
+              data: BaseModel, source: str, sealer: Sealer | None = None) -> UUID:
+    """Stage an event in the caller's transaction; the relay publishes it after commit. With
+    a `sealer`, the payload is sealed (events carry case content while in flight)."""
     event_id = uuid7()
     now = utcnow()
     envelope = Envelope[type(data)](id=event_id, type=subject, source=source, time=now, data=data)
-    session.add(outbox(id=event_id, subject=subject, payload=envelope.model_dump_json(),
+    payload = envelope.model_dump_json()
+    if sealer is not None:
+        payload = seal_payload(sealer, subject, payload)
+    session.add(outbox(id=event_id, subject=subject, payload=payload,
                        traceparent=telemetry.current_traceparent(), created_at=now))
     return event_id
 
@@ -155,7 +172,22 @@ class OutboxRelay:
                 self.outbox.published_at < cutoff))  # type: ignore[operator]
 
 
-def parse_payload(raw: bytes) -> tuple[UUID, dict]:
+def open_payload(raw: bytes, sealer: Sealer | None, subject: str) -> bytes:
+    """The envelope JSON of a payload: opened with the events key when it is sealed (a sealed
+    payload without a key, or with the wrong subject, is a `SealError`, i.e. a ValueError)."""
+    if not raw.startswith(SEALED.encode()):
+        return raw
+    if sealer is None:
+        raise SealError("a sealed event, and no events key to open it")
+    try:
+        sealed = base64.b64decode(raw[len(SEALED):], validate=True)
+    except binascii.Error:
+        raise SealError("a sealed event that is not base64") from None
+    return sealer.open(sealed, subject.encode())
+
+
+def parse_payload(raw: bytes, sealer: Sealer | None = None,
+                  subject: str = "") -> tuple[UUID, dict]:
     """The event id and data of an envelope, without trusting anything else in it."""
-    body = json.loads(raw)
+    body = json.loads(open_payload(raw, sealer, subject))
     return UUID(body["id"]), body["data"]

@@ -35,11 +35,20 @@ from suara_kit.messaging import (
     ensure_streams,
 )
 from suara_kit.outbox import InboxRow, OutboxRelay, OutboxRow, add_event, parse_payload
+from suara_kit.sealing import Sealer
 from suara_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 D = TypeVar("D", bound=BaseModel)
+EVENTS_INFO = b"suara-events-v1"
 Req = TypeVar("Req", bound=BaseModel)
+
+
+def events_sealer(settings: ServiceSettings) -> Sealer:
+    """The sealer of event payloads, from the events key every service shares."""
+    return Sealer(settings.events_key.get_secret_value(),
+                  [k.get_secret_value() for k in settings.events_previous_keys],
+                  info=EVENTS_INFO)
 
 
 class ServiceApp:
@@ -52,6 +61,7 @@ class ServiceApp:
         self.rpc_prefix = rpc_prefix
         self.source = f"/suara/{name}"
         self.db = Database(settings.resolved_database_url())
+        self.events_sealer = events_sealer(settings)
         self._endpoints: dict[str, Callable[[object], Awaitable[None]]] = {}
         self._concurrency = Concurrency(settings.rpc_concurrency)
         self._consumer_specs: list[ConsumerSpec] = []
@@ -110,7 +120,8 @@ class ServiceApp:
 
     def emit(self, session: AsyncSession, subject: str, data: BaseModel) -> UUID:
         """Stage an event in the open transaction (outbox)."""
-        return add_event(session, self.outbox_model, subject, data, self.source)
+        return add_event(session, self.outbox_model, subject, data, self.source,
+                         self.events_sealer)
 
     def _idempotent(self, durable: str, model: type[D],
                     handler: Callable[[AsyncSession, UUID, D], Awaitable[None]]
@@ -119,7 +130,7 @@ class ServiceApp:
 
         async def handle(msg: Msg) -> None:
             try:
-                event_id, raw = parse_payload(msg.data)
+                event_id, raw = parse_payload(msg.data, self.events_sealer, msg.subject)
                 data = model.model_validate(raw)
             except (ValueError, KeyError, TypeError, ValidationError) as exc:
                 raise PermanentFailure(f"unreadable event: {type(exc).__name__}") from None

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
 DEV_CONTENT_KEY = "development-only-content-key-change-me"
+DEV_EVENTS_KEY = "development-only-events-key-change-me"
 
 
 def _shared(name: str) -> AliasChoices:
@@ -34,6 +35,13 @@ class ServiceSettings(ProcessSettings):
     nats_replicas: int = Field(default=1, ge=1, le=5, validation_alias=_shared("NATS_REPLICAS"))
     events_max_age_days: int = Field(default=30, ge=1,
                                      validation_alias=_shared("EVENTS_MAX_AGE_DAYS"))
+    events_key: SecretStr = Field(
+        default=SecretStr(DEV_EVENTS_KEY), validation_alias=_shared("EVENTS_KEY"), description=(
+            "seals every event's payload in the outboxes and the event streams; the same "
+            "secret in every service (a service without it cannot read the events)"))
+    events_previous_keys: list[SecretStr] = Field(
+        default=[], validation_alias=_shared("EVENTS_PREVIOUS_KEYS"),
+        description="events keys used before the current one (rotation)")
     var_dir: Path = Field(default=Path("var"), validation_alias=_shared("VAR_DIR"))
     database_url: str | None = None
     rpc_concurrency: int = Field(default=32, ge=1, le=1000)
@@ -65,4 +73,5 @@ class ServiceSettings(ProcessSettings):
         """Names of secrets that still hold development defaults (refused in production);
         subclasses add their own to these."""
         prefix = str(self.model_config.get("env_prefix") or "SUARA_")
-        return {f"{prefix}CONTENT_KEY": self.content_key.get_secret_value() == DEV_CONTENT_KEY}
+        return {f"{prefix}CONTENT_KEY": self.content_key.get_secret_value() == DEV_CONTENT_KEY,
+                "SUARA_EVENTS_KEY": self.events_key.get_secret_value() == DEV_EVENTS_KEY}
