@@ -7,12 +7,19 @@ from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import CaseShredded, ReporterFollowUp, ReporterMessage
+from suara_contracts.alerts import AcknowledgeAlert, AlertList, AlertsQuery, AlertView
+from suara_contracts.events import (
+    CaseShredded,
+    ClusterDetected,
+    DeadlineBreached,
+    ReporterFollowUp,
+    ReporterMessage,
+)
 from suara_contracts.rpc import Inbox, InboxQuery
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.datakeys import SESSION_KEY, key_ring
 from suara_kit.service import ServiceApp
-from suara_notification import content, service
+from suara_notification import alerts, content, service
 from suara_notification.models import DataKeys, EventInbox, Outbox
 from suara_notification.settings import NotificationSettings
 
@@ -40,7 +47,26 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     async def on_case_shredded(session: AsyncSession, _: UUID, event: CaseShredded) -> None:
         await service.case_shredded(session, event.submission_id, event.shredded_on)
 
+    async def list_alerts(query: AlertsQuery) -> AlertList:
+        async with app.transaction() as session:
+            return await alerts.list_alerts(session, query)
+
+    async def acknowledge_alert(command: AcknowledgeAlert) -> AlertView:
+        async with app.transaction() as session:
+            return await alerts.acknowledge(session, command)
+
+    async def on_alert(session: AsyncSession, event_id: UUID,
+                       event: DeadlineBreached | ClusterDetected) -> None:
+        # the in-app feed; email, SMS and webhooks (later) deliver the same row from here
+        await alerts.raise_alert(session, event_id, event)
+
     app.rpc(Rpc.NOTIFICATION_INBOX, InboxQuery, inbox)
+    app.rpc(Rpc.NOTIFICATION_ALERTS, AlertsQuery, list_alerts)
+    app.rpc(Rpc.NOTIFICATION_ALERT_ACKNOWLEDGE, AcknowledgeAlert, acknowledge_alert)
+    app.on_event(Evt.DEADLINE_BREACHED, DeadlineBreached, "notification-deadline-breached",
+                 on_alert)
+    app.on_event(Evt.CLUSTER_DETECTED, ClusterDetected, "notification-cluster-detected",
+                 on_alert)
     app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "notification-reporter-follow-up",
                  on_follow_up)
     app.on_event(Evt.REPORTER_MESSAGE, ReporterMessage, "notification-reporter-message",

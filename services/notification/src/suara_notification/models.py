@@ -1,11 +1,11 @@
-"""Notification's tables: the reporter's inbox and every delivery attempt."""
+"""Notification's tables: the reporter's inbox, every delivery attempt, the team's alerts."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Column, LargeBinary, Text, false
+from sqlalchemy import JSON, Column, LargeBinary, Text, false
 from sqlmodel import Field
 
 from suara_kit.datakeys import DataKeyRow
@@ -64,6 +64,29 @@ class ShreddedReport(Base, table=True):
 
     submission_id: UUID = Field(primary_key=True)
     shredded_on: date
+
+
+class TeamAlert(Base, table=True):
+    """An alert to the case handlers of one organisation, from one case-management event (a
+    missed deadline, a cluster of cases against one respondent), until a handler takes it on.
+    Ids, dates and coding only: never what the reporter said. Dated to the day."""
+
+    __tablename__ = "team_alert"
+
+    alert_id: UUID = Field(primary_key=True)
+    event_id: UUID = Field(unique=True, description="the event it came from: stored once")
+    organisation: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=24, description=(
+        "deadline-acknowledge, deadline-feedback, deadline-update or cluster"))
+    case_ids: list = Field(sa_column=Column(JSON, nullable=False))
+    due_on: date | None = None
+    window_days: int | None = None
+    respondent: str | None = Field(default=None, max_length=200)
+    assigned_to: str | None = Field(default=None, max_length=200, description=(
+        "who should act; None: the whole team"))
+    raised_on: date
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    acknowledged_on: date | None = None
 
 
 class Outbox(OutboxRow, Base, table=True):
