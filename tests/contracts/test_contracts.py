@@ -124,6 +124,12 @@ def test_id_like_tokens_are_recognised(token: str) -> None:
 # (d) sample events conform to the committed schemas
 CASE = UUID("7d4c5a1e-2b3f-4c6d-8e9f-0a1b2c3d4e5f")
 SUBMISSION = UUID("1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d")
+BOOKING = UUID("0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e")
+MEDIATION = UUID("6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d")
+WORKER_PARTY = {"party_id": UUID("2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a"), "role": "worker",
+                "alias": "Worker A", "timezone": "Asia/Kuala_Lumpur", "language": "my"}
+EMPLOYER_PARTY = {"party_id": UUID("4f5a6b7c-8d9e-4f0a-8b1c-2d3e4f5a6b7c"), "role": "employer",
+                  "alias": "Employer HR", "timezone": "Asia/Kuala_Lumpur", "language": "en"}
 SAMPLES: dict[str, Doc] = {
     Evt.SUBMISSION_RECEIVED: {
         "submission_id": SUBMISSION, "reference": "SU-7K3M-Q9XD", "organisation": "cso-east",
@@ -154,6 +160,11 @@ SAMPLES: dict[str, Doc] = {
     Evt.CLUSTER_DETECTED: {
         "organisation": "cso-east", "respondent": "Maju Jaya Sdn Bhd",
         "case_ids": [CASE, UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f")], "window_days": 90},
+    Evt.OBLIGATION_MISSED: {
+        "case_id": CASE, "organisation": "cso-east",
+        "agreement_id": UUID("6f7a8b9c-0d1e-4f2a-8b3c-4d5e6f7a8b9c"),
+        "obligation_id": UUID("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"), "kind": "payment",
+        "due_on": date(2026, 12, 10)},
     Evt.CASE_SHREDDED: {
         "case_id": CASE, "submission_id": UUID("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"),
         "organisation": "cso-east", "shredded_on": date(2028, 3, 2)},
@@ -162,6 +173,22 @@ SAMPLES: dict[str, Doc] = {
         "organisation": "cso-east", "starts_at": datetime(2026, 3, 15, 2, tzinfo=UTC),
         "ends_at": datetime(2026, 3, 15, 3, tzinfo=UTC), "timezone": "Asia/Kuala_Lumpur",
         "mode": "in-person"},
+    **{subject: {
+        "booking_id": BOOKING, "mediation_id": MEDIATION, "case_id": CASE,
+        "organisation": "cso-east", "starts_at": datetime(2026, 3, 15, 2, tzinfo=UTC),
+        "ends_at": datetime(2026, 3, 15, 3, tzinfo=UTC), "timezone": "Asia/Kuala_Lumpur",
+        "mode": "video", "sequence": sequence, "parties": [WORKER_PARTY, EMPLOYER_PARTY],
+        "cancel_reason": reason}
+       for subject, sequence, reason in ((Evt.SESSION_BOOKED, 0, None),
+                                         (Evt.SESSION_RESCHEDULED, 1, None),
+                                         (Evt.SESSION_CANCELLED, 2, "party-unavailable"))},
+    **{subject: {
+        "booking_id": BOOKING, "mediation_id": MEDIATION, "case_id": CASE,
+        "organisation": "cso-east", "starts_at": datetime(2026, 3, 15, 2, tzinfo=UTC),
+        "ends_at": datetime(2026, 3, 15, 3, tzinfo=UTC), "timezone": "Asia/Kuala_Lumpur",
+        "sequence": 1, "party": WORKER_PARTY, "response": response}
+       for subject, response in ((Evt.PARTY_RESPONDED, "accepted"),
+                                 (Evt.PARTY_NO_SHOW, "no-show"))},
     **{subject: {
         "referral_id": UUID("3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"), "case_id": CASE,
         "linked_case_id": None if fact in ("created", "rejected") else CASE,

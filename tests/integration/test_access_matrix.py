@@ -138,6 +138,45 @@ POLICIES: dict[str, Policy] = {
     # mediation knows a case's organisation, not its handler (a session in the past: 422)
     "POST /api/v1/cases/{case_id}/sessions": policy(
         MEDIATOR, "case-org", 422, PAST_SESSION, content=True),
+    # bookable resources are configuration: an organisation's mediators and admins (empty: 422)
+    "GET /api/v1/mediation/resources": policy(f"{MEDIATOR}|admin", "none", 200),
+    "POST /api/v1/mediation/resources": policy(f"{MEDIATOR}|admin", "none", 422, {}),
+    "PUT /api/v1/mediation/resources/{resource_id}": policy(
+        f"{MEDIATOR}|admin", "none", 422, {}),
+    # mediations, holds and bookings (a party in no time zone: 422 once the case is checked;
+    # holds, bookings and changes without an Idempotency-Key: 422; unknown ones: 404)
+    "POST /api/v1/cases/{case_id}/mediations": policy(MEDIATOR, "case-org", 422, {
+        "parties": [{"role": "worker", "alias": "Matrix worker", "timezone": "Matrix/Nowhere"}]},
+        content=True),
+    "GET /api/v1/cases/{case_id}/mediations": policy(MEDIATOR, "case-org", 200, content=True),
+    "GET /api/v1/mediations/{mediation_id}": policy(MEDIATOR, "none", 404, content=True),
+    "POST /api/v1/mediations/{mediation_id}/holds": policy(MEDIATOR, "none", 422, {},
+                                                           content=True),
+    "POST /api/v1/mediations/{mediation_id}/bookings": policy(MEDIATOR, "none", 422, {},
+                                                              content=True),
+    "GET /api/v1/bookings/{booking_id}": policy(MEDIATOR, "none", 404, content=True),
+    "POST /api/v1/bookings/{booking_id}/confirm": policy(MEDIATOR, "none", 422, content=True),
+    "POST /api/v1/bookings/{booking_id}/reschedule": policy(MEDIATOR, "none", 422, {},
+                                                            content=True),
+    "POST /api/v1/bookings/{booking_id}/cancel": policy(
+        MEDIATOR, "none", 404, {"reason": "other"}, content=True),
+    "POST /api/v1/bookings/{booking_id}/responses": policy(MEDIATOR, "none", 404, {
+        "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f7", "response": "accepted"},
+        content=True),
+    "POST /api/v1/bookings/{booking_id}/no-shows": policy(MEDIATOR, "none", 404, {
+        "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f7"}, content=True),
+    # mediated agreements (a language without the outside-options text: 422 once the case is
+    # checked; unknown agreements: 404)
+    "POST /api/v1/cases/{case_id}/agreements": policy(MEDIATOR, "case-org", 422, {
+        "obligations": [{"kind": "apology", "description": "Matrix apology",
+                         "due_on": "2030-01-01"}], "worker_language": "xx"}, content=True),
+    "GET /api/v1/cases/{case_id}/agreements": policy(MEDIATOR, "case-org", 200, content=True),
+    "GET /api/v1/agreements/{agreement_id}": policy(MEDIATOR, "none", 404, content=True),
+    "POST /api/v1/agreements/{agreement_id}/outside-options": policy(MEDIATOR, "none", 404, {
+        "language": "id", "text_version": "2026-11-v1"}, content=True),
+    "POST /api/v1/agreements/{agreement_id}/sign": policy(MEDIATOR, "none", 404, content=True),
+    "POST /api/v1/agreements/{agreement_id}/obligations/{obligation_id}/compliance": policy(
+        MEDIATOR, "none", 404, {"met": True}, content=True),
     # referrals
     "GET /api/v1/organisations": policy("*", "none", 200),
     "POST /api/v1/cases/{case_id}/consents": policy(HANDLER, "case", 201, {
@@ -178,6 +217,10 @@ POLICIES: dict[str, Policy] = {
     "POST /api/v1/identity-requests/{request_id}/decision": policy(
         HANDLER, "none", 404, {"approve": False}, content=True),
     "GET /api/v1/liaison/cases": policy(LIAISON, "none", 200),
+    # the team's alerts (ids, dates and coding, no content) are the caller's organisation's;
+    # taking on one that does not exist: 404
+    "GET /api/v1/alerts": policy(HANDLER, "none", 200),
+    "POST /api/v1/alerts/{alert_id}/acknowledge": policy(HANDLER, "none", 404),
     "GET /api/v1/liaison/cases/{alias}": policy(LIAISON, "liaison", 200),
 }
 
@@ -196,7 +239,13 @@ SUBJECT_PARAM = {"case": "case_id", "case-org": "case_id", "report": "reference"
 FIXED_PARAMS = {"version": "1", "route_id": "matrix-route",  # for routes without a subject,
                 "consent_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",  # and sub-resources
                 "share_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f1",
-                "request_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f2"}
+                "request_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f2",
+                "resource_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f4",
+                "mediation_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f5",
+                "booking_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f6",
+                "alert_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f3",
+                "agreement_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f8",
+                "obligation_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f9"}
 # that must not exist: the harmless request on them is a 404 once access is granted
 
 # ---------------------------------------------------------------------------------------------

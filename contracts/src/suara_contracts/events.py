@@ -141,6 +141,19 @@ class ReporterMessage(_Event):
         "after closure, whether anyone punished them for complaining (yes/no)"))
 
 
+class ObligationMissed(_Event):
+    """An obligation of a signed mediated agreement was not kept by its due date: the case
+    is reopened. Ids, the kind of obligation and its date only."""
+
+    case_id: UUID
+    organisation: str
+    agreement_id: UUID
+    obligation_id: UUID
+    kind: Literal["payment", "return-documents", "reinstatement", "reference-letter",
+                  "apology", "policy-change"]
+    due_on: date
+
+
 class SessionProposed(_Event):
     """A mediator proposed a mediation session for a case."""
 
@@ -151,6 +164,49 @@ class SessionProposed(_Event):
     ends_at: datetime
     timezone: str
     mode: str
+
+
+class PartyRef(_Event):
+    """A mediation party as events name them: role and alias, never who they are."""
+
+    party_id: UUID
+    role: str
+    alias: str
+    timezone: str
+    language: str
+
+
+class SessionChanged(_Event):
+    """A mediation session was booked (directly or by confirming a hold), rescheduled or
+    cancelled. Times in UTC with the zone to show them in; parties by role and alias only."""
+
+    booking_id: UUID
+    mediation_id: UUID
+    case_id: UUID
+    organisation: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    mode: str
+    sequence: int = Field(description="the iCalendar SEQUENCE: bumped on every change")
+    parties: list[PartyRef]
+    cancel_reason: str | None = Field(default=None, description=(
+        "a reason code (never the mediator's free-text note); set when cancelled"))
+
+
+class PartyAttendance(_Event):
+    """A party accepted or declined a booked session, or did not come to it."""
+
+    booking_id: UUID
+    mediation_id: UUID
+    case_id: UUID
+    organisation: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    sequence: int
+    party: PartyRef
+    response: Literal["accepted", "declined", "no-show"]
 
 
 class ReferralChanged(_Event):
@@ -179,6 +235,12 @@ EVENT_TYPES: dict[str, type[_Event]] = {
     Evt.CASE_SHREDDED: CaseShredded,
     Evt.SURVEY_ANSWERED: SurveyAnswered,
     Evt.SESSION_PROPOSED: SessionProposed,
+    Evt.OBLIGATION_MISSED: ObligationMissed,
+    Evt.SESSION_BOOKED: SessionChanged,
+    Evt.SESSION_RESCHEDULED: SessionChanged,
+    Evt.SESSION_CANCELLED: SessionChanged,
+    Evt.PARTY_RESPONDED: PartyAttendance,
+    Evt.PARTY_NO_SHOW: PartyAttendance,
     Evt.REFERRAL_CREATED: ReferralChanged,
     Evt.REFERRAL_ACCEPTED: ReferralChanged,
     Evt.REFERRAL_REJECTED: ReferralChanged,

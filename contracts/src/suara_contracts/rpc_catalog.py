@@ -6,6 +6,17 @@ from typing import Final
 
 from pydantic import BaseModel
 
+from suara_contracts.agreements import (
+    AcknowledgeOptions,
+    AgreementList,
+    AgreementQuery,
+    AgreementView,
+    CaseAgreementsQuery,
+    DraftAgreement,
+    RecordCompliance,
+    SignAgreement,
+)
+from suara_contracts.alerts import AcknowledgeAlert, AlertList, AlertsQuery, AlertView
 from suara_contracts.identity import (
     CaseIdentityQuery,
     DecideIdentity,
@@ -25,6 +36,27 @@ from suara_contracts.liaison import (
     LiaisonShareView,
     RevokeLiaisonShare,
     ShareWithLiaison,
+)
+from suara_contracts.mediation import (
+    BookingQuery,
+    BookingView,
+    BookSlot,
+    CancelBooking,
+    CaseMediationsQuery,
+    ConfirmHold,
+    CreateMediation,
+    CreateResource,
+    MediationList,
+    MediationQuery,
+    MediationView,
+    PlaceHold,
+    RecordNoShow,
+    RecordResponse,
+    Reschedule,
+    ResourceList,
+    ResourcesQuery,
+    ResourceView,
+    UpdateResource,
 )
 from suara_contracts.referrals import (
     CaseReferrals,
@@ -145,7 +177,29 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.CASES_LIAISON_LIST: (LiaisonCasesQuery, LiaisonCaseList),
     Rpc.CASES_LIAISON_GET: (LiaisonCaseQuery, LiaisonCase),
     Rpc.MEDIATION_PROPOSE: (ProposeSession, SessionView),
+    Rpc.MEDIATION_RESOURCES: (ResourcesQuery, ResourceList),
+    Rpc.MEDIATION_RESOURCE_CREATE: (CreateResource, ResourceView),
+    Rpc.MEDIATION_RESOURCE_UPDATE: (UpdateResource, ResourceView),
+    Rpc.MEDIATION_CREATE: (CreateMediation, MediationView),
+    Rpc.MEDIATION_OF_CASE: (CaseMediationsQuery, MediationList),
+    Rpc.MEDIATION_GET: (MediationQuery, MediationView),
+    Rpc.MEDIATION_HOLD: (PlaceHold, BookingView),
+    Rpc.MEDIATION_BOOK: (BookSlot, BookingView),
+    Rpc.MEDIATION_CONFIRM: (ConfirmHold, BookingView),
+    Rpc.MEDIATION_RESCHEDULE: (Reschedule, BookingView),
+    Rpc.MEDIATION_CANCEL: (CancelBooking, BookingView),
+    Rpc.MEDIATION_RESPOND: (RecordResponse, BookingView),
+    Rpc.MEDIATION_NO_SHOW: (RecordNoShow, BookingView),
+    Rpc.MEDIATION_BOOKING_GET: (BookingQuery, BookingView),
+    Rpc.MEDIATION_AGREEMENT_DRAFT: (DraftAgreement, AgreementView),
+    Rpc.MEDIATION_AGREEMENT_GET: (AgreementQuery, AgreementView),
+    Rpc.MEDIATION_AGREEMENTS_OF_CASE: (CaseAgreementsQuery, AgreementList),
+    Rpc.MEDIATION_AGREEMENT_ACKNOWLEDGE: (AcknowledgeOptions, AgreementView),
+    Rpc.MEDIATION_AGREEMENT_SIGN: (SignAgreement, AgreementView),
+    Rpc.MEDIATION_AGREEMENT_COMPLIANCE: (RecordCompliance, AgreementView),
     Rpc.MEDIATION_HEALTH: (HealthQuery, Health),
     Rpc.NOTIFICATION_INBOX: (InboxQuery, Inbox),
+    Rpc.NOTIFICATION_ALERTS: (AlertsQuery, AlertList),
+    Rpc.NOTIFICATION_ALERT_ACKNOWLEDGE: (AcknowledgeAlert, AlertView),
     Rpc.NOTIFICATION_HEALTH: (HealthQuery, Health),
 }

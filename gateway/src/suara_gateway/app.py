@@ -9,7 +9,18 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from suara_gateway import api, api_identity, api_liaison, api_referrals, api_statistics, pages, problems
+from suara_gateway import (
+    api,
+    api_agreements,
+    api_alerts,
+    api_identity,
+    api_liaison,
+    api_mediation,
+    api_referrals,
+    api_statistics,
+    pages,
+    problems,
+)
 from suara_gateway.anonymity import AnonymityMiddleware
 from suara_gateway.deps import Rpc
 from suara_gateway.edge import EdgeMiddleware
@@ -53,6 +64,9 @@ def create_app(settings: GatewaySettings | None = None,
     app.include_router(api_referrals.router)
     app.include_router(api_identity.router)
     app.include_router(api_liaison.router)
+    app.include_router(api_mediation.router)
+    app.include_router(api_alerts.router)
+    app.include_router(api_agreements.router)
     app.include_router(api.health_router)
     app.include_router(api_statistics.router)  # before pages: /{code}/transparency
     app.include_router(pages.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from suara_kit import migrate
 from suara_kit.clock import utcnow
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
+from suara_kit.outbox import parse_payload
 from suara_kit.service import ServiceApp
 from suara_mediation import service
 from suara_mediation.handlers import MIGRATIONS, build
@@ -89,7 +89,7 @@ async def test_success_stores_utc_and_stages_one_event(app: ServiceApp, case_id:
                                                                         "apmm")
     [event] = await outbox_rows(app)
     assert event.subject == Evt.SESSION_PROPOSED
-    data = json.loads(event.payload)["data"]
+    _, data = parse_payload(event.payload.encode(), app.events_sealer, event.subject)
     assert data["session_id"] == str(row.id)
     assert data["timezone"] == "Asia/Hong_Kong"
     assert service.view_of(stored).starts_at == at(10)

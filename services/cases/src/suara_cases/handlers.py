@@ -13,6 +13,7 @@ from suara_cases import (
     checkins,
     content,
     deadlines,
+    escalations,
     identity,
     liaison,
     referrals,
@@ -24,6 +25,7 @@ from suara_cases import (
 from suara_cases.models import Inbox, Outbox
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import (
+    ObligationMissed,
     ReporterFollowUp,
     SessionProposed,
     SubmissionReceived,
@@ -165,6 +167,12 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
             if reopened:
                 app.emit(session, Evt.CASE_STATUS_CHANGED, reopened)
 
+    async def on_obligation_missed(session: AsyncSession, _: UUID,
+                                   event: ObligationMissed) -> None:
+        reopened = await escalations.obligation_missed(session, event)
+        if reopened:
+            app.emit(session, Evt.CASE_STATUS_CHANGED, reopened)
+
     async def on_survey(session: AsyncSession, _: UUID, event: SurveyAnswered) -> None:
         await satisfaction.count(session, event)
 
@@ -193,6 +201,8 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.every(settings.retention_scan_seconds, "cases-retention", shred_expired)
     app.rpc(Rpc.CASES_SATISFACTION, SatisfactionQuery, satisfaction_report)
     app.on_event(Evt.SURVEY_ANSWERED, SurveyAnswered, "cases-survey-answered", on_survey)
+    app.on_event(Evt.OBLIGATION_MISSED, ObligationMissed, "cases-obligation-missed",
+                 on_obligation_missed)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",
                  on_submission)
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)

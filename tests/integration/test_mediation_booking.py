@@ -1,0 +1,127 @@
+"""Issue 5: a mediator of Tenaganita sets up resources, starts a mediation for a case that was
+just reported, holds and confirms a slot with an Idempotency-Key, records a party's answer,
+reschedules and cancels, over the gateway and a real nats-server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from suara_contracts.subjects import Evt
+from suara_kit.testing import eventually
+from suara_mediation.models import KnownCase, Outbox
+
+KL = ZoneInfo("Asia/Kuala_Lumpur")
+REPORT = {"organisation": "tenaganita", "answers": {
+    "categories": ["unpaid-wages"], "country": "MY",
+    "what_happened": "My employer in Petaling Jaya has kept my wages since June."}}
+WEEKDAYS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in range(1, 8)]
+
+
+async def open_case(system: Any) -> str:
+    handler = await system.auth("handler.tenaganita")
+    reply = await system.http.post("/api/v1/reports", json=REPORT)
+    assert reply.status_code == 201, reply.text
+    reference = reply.json()["reference"]
+
+    async def case_id() -> str | None:
+        items = (await system.http.get("/api/v1/cases", headers=handler)).json()["items"]
+        return next((c["case_id"] for c in items if c["reference"] == reference), None)
+
+    found = str(await eventually(case_id))
+    mediation = system.services["mediation-scheduling"]
+
+    async def known() -> bool:
+        async with mediation.transaction() as session:
+            return any(str(k.case_id) == found for k in await session.exec(select(KnownCase)))
+
+    await eventually(known)
+    return found
+
+
+def ok(reply: Any, status: int) -> Any:
+    assert reply.status_code == status, reply.text
+    return reply.json()
+
+
+async def test_mediation_from_resources_to_cancellation(system: Any) -> None:
+    http = system.http
+    mediator = await system.auth("mediator.tenaganita")
+    case_id = await open_case(system)
+
+    resource = {"kind": "mediator", "name": "Mediator Aisyah", "timezone": "Asia/Kuala_Lumpur",
+                "weekly_hours": WEEKDAYS, "languages": ["ms", "en"], "buffer_after_minutes": 15}
+    aisyah = ok(await http.post("/api/v1/mediation/resources", headers=mediator, json=resource),
+                201)["resource_id"]
+    bad = await http.post("/api/v1/mediation/resources", headers=mediator,
+                          json={**resource, "timezone": "Mars/Base"})
+    assert ok(bad, 422)["errors"][0]["field"] == "timezone"
+    zoom = ok(await http.post("/api/v1/mediation/resources", headers=mediator, json={
+        "kind": "video-link", "name": "Zoom room 1", "timezone": "Asia/Kuala_Lumpur"}),
+        201)["resource_id"]
+    listed = ok(await http.get("/api/v1/mediation/resources", headers=mediator), 200)
+    assert {r["name"] for r in listed["items"]} == {"Mediator Aisyah", "Zoom room 1"}
+
+    mediation = ok(await http.post(f"/api/v1/cases/{case_id}/mediations", headers=mediator,
+                                   json={"mode": "video", "parties": [
+                                       {"role": "worker", "alias": "Worker A",
+                                        "timezone": "Asia/Kuala_Lumpur", "rest_days": [7],
+                                        "quiet_hours": {"start": "21:00", "end": "07:00"}},
+                                       {"role": "employer", "alias": "Employer HR",
+                                        "timezone": "Asia/Kuala_Lumpur"}]}), 201)
+    mediation_id = mediation["mediation_id"]
+    worker = mediation["parties"][0]["party_id"]
+
+    start = (datetime.now(KL) + timedelta(days=3)).replace(hour=10, minute=0, second=0,
+                                                           microsecond=0)
+    slot = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "resources": [aisyah, zoom]}
+    holds = f"/api/v1/mediations/{mediation_id}/holds"
+    key = {"Idempotency-Key": "hold-3f1c"}
+    held = await http.post(holds, headers={**mediator, **key}, json=slot)
+    hold = ok(held, 201)
+    assert hold["status"] == "held"
+    again = await http.post(holds, headers={**mediator, **key}, json=slot)
+    assert ok(again, 201)["booking_id"] == hold["booking_id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    reused = await http.post(holds, headers={**mediator, **key},
+                             json={**slot, "resources": [aisyah]})
+    assert "Idempotency-Key reuse" in ok(reused, 409)["detail"]
+    assert ok(await http.post(holds, headers=mediator, json=slot), 422)
+    clash = await http.post(f"/api/v1/mediations/{mediation_id}/bookings",
+                            headers={**mediator, "Idempotency-Key": "book-1"}, json=slot)
+    assert "Mediator Aisyah is already held" in ok(clash, 409)["detail"]
+
+    booking = f"/api/v1/bookings/{hold['booking_id']}"
+    confirmed = ok(await http.post(f"{booking}/confirm",
+                                   headers={**mediator, "Idempotency-Key": "confirm-1"}), 200)
+    assert confirmed["status"] == "booked"
+    answered = ok(await http.post(f"{booking}/responses", headers=mediator,
+                                  json={"party_id": worker, "response": "accepted"}), 200)
+    assert answered["attendance"][0]["response"] == "accepted"
+    later = start + timedelta(days=1)
+    moved = ok(await http.post(f"{booking}/reschedule",
+                               headers={**mediator, "Idempotency-Key": "move-1"},
+                               json={"starts_at": later.isoformat(),
+                                     "ends_at": (later + timedelta(hours=1)).isoformat()}), 200)
+    assert (moved["sequence"], moved["attendance"][0]["response"]) == (1, "pending")
+    cancelled = ok(await http.post(f"{booking}/cancel", headers=mediator,
+                                   json={"reason": "settled"}), 200)
+    assert (cancelled["status"], cancelled["sequence"]) == ("cancelled", 2)
+
+    detail = ok(await http.get(f"/api/v1/mediations/{mediation_id}", headers=mediator), 200)
+    assert [b["status"] for b in detail["bookings"]] == ["cancelled"]
+    handler = await system.auth("handler.tenaganita")
+    assert (await http.get(f"/api/v1/mediations/{mediation_id}", headers=handler)).status_code \
+        == 403
+    other = await system.auth("handler.map")
+    assert (await http.get("/api/v1/mediation/resources", headers=other)).status_code == 403
+
+    async with system.services["mediation-scheduling"].transaction() as session:
+        subjects = [r.subject for r in await session.exec(
+            select(Outbox).order_by(col(Outbox.created_at)))]
+    assert subjects == [Evt.SESSION_BOOKED, Evt.PARTY_RESPONDED, Evt.SESSION_RESCHEDULED,
+                        Evt.SESSION_CANCELLED]
