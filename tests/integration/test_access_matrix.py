@@ -165,6 +165,8 @@ POLICIES: dict[str, Policy] = {
         content=True),
     "POST /api/v1/bookings/{booking_id}/no-shows": policy(MEDIATOR, "none", 404, {
         "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f7"}, content=True),
+    "POST /api/v1/mediations/{mediation_id}/proposals": policy(MEDIATOR, "none", 404, {},
+                                                               content=True),
     # mediated agreements (a language without the outside-options text: 422 once the case is
     # checked; unknown agreements: 404)
     "POST /api/v1/cases/{case_id}/agreements": policy(MEDIATOR, "case-org", 422, {

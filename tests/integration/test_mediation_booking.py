@@ -60,8 +60,9 @@ async def test_mediation_from_resources_to_cancellation(system: Any) -> None:
                           json={**resource, "timezone": "Mars/Base"})
     assert ok(bad, 422)["errors"][0]["field"] == "timezone"
     zoom = ok(await http.post("/api/v1/mediation/resources", headers=mediator, json={
-        "kind": "video-link", "name": "Zoom room 1", "timezone": "Asia/Kuala_Lumpur"}),
-        201)["resource_id"]
+        "kind": "video-link", "name": "Zoom room 1", "timezone": "Asia/Kuala_Lumpur",
+        "weekly_hours": [{"weekday": d, "start": "07:00", "end": "22:00"}
+                         for d in range(1, 8)]}), 201)["resource_id"]
     listed = ok(await http.get("/api/v1/mediation/resources", headers=mediator), 200)
     assert {r["name"] for r in listed["items"]} == {"Mediator Aisyah", "Zoom room 1"}
 
@@ -75,8 +76,25 @@ async def test_mediation_from_resources_to_cancellation(system: Any) -> None:
     mediation_id = mediation["mediation_id"]
     worker = mediation["parties"][0]["party_id"]
 
-    start = (datetime.now(KL) + timedelta(days=3)).replace(hour=10, minute=0, second=0,
-                                                           microsecond=0)
+    # the engine's best slots: within Aisyah's hours, never the worker's Sunday or quiet hours
+    proposed = ok(await http.post(f"/api/v1/mediations/{mediation_id}/proposals",
+                                  headers=mediator, json={"duration_minutes": 60}), 200)
+    assert proposed["slots"], proposed
+    for option in proposed["slots"]:
+        local = datetime.fromisoformat(option["starts_at"]).astimezone(KL)
+        assert local.isoweekday() != 7  # the worker's rest day
+        assert local.hour >= 8  # Aisyah's hours: 08:00 to 18:00
+        assert local + timedelta(hours=1) <= local.replace(hour=18, minute=0)
+        assert sorted(option["resource_ids"]) == sorted([aisyah, zoom])
+        assert {t["alias"] for t in option["local"]} == {"Worker A", "Employer HR"}
+    ballot = ok(await http.post(f"/api/v1/mediations/{mediation_id}/proposals",
+                                headers=mediator, json={"duration_minutes": 60, "count": 3,
+                                                        "vote": True}), 200)
+    assert len(ballot["slots"]) == 6  # a wider list for the parties to vote on
+    day = datetime.now(KL) + timedelta(days=3)
+    while day.isoweekday() > 5:  # not the worker's Sunday, nor the day before it
+        day += timedelta(days=1)
+    start = day.replace(hour=10, minute=0, second=0, microsecond=0)
     slot = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
             "resources": [aisyah, zoom]}
     holds = f"/api/v1/mediations/{mediation_id}/holds"

@@ -58,6 +58,7 @@ from suara_contracts.mediation import (
     ResourceView,
     UpdateResource,
 )
+from suara_contracts.proposals import ProposeSlots, SlotProposals
 from suara_contracts.referrals import (
     CaseReferrals,
     CaseReferralsQuery,
@@ -191,6 +192,7 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.MEDIATION_RESPOND: (RecordResponse, BookingView),
     Rpc.MEDIATION_NO_SHOW: (RecordNoShow, BookingView),
     Rpc.MEDIATION_BOOKING_GET: (BookingQuery, BookingView),
+    Rpc.MEDIATION_PROPOSE_SLOTS: (ProposeSlots, SlotProposals),
     Rpc.MEDIATION_AGREEMENT_DRAFT: (DraftAgreement, AgreementView),
     Rpc.MEDIATION_AGREEMENT_GET: (AgreementQuery, AgreementView),
     Rpc.MEDIATION_AGREEMENTS_OF_CASE: (CaseAgreementsQuery, AgreementList),

@@ -43,6 +43,7 @@ from suara_contracts.mediation import (
     SlotBody,
     UpdateResource,
 )
+from suara_contracts.proposals import ProposalRequest, ProposeSlots, SlotProposals
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import MediatorDep, RpcDep, require_any_role
@@ -109,6 +110,18 @@ async def get_mediation(mediation_id: UUID, actor: MediatorDep, rpc: RpcDep) -> 
     """A mediation with its parties and every hold and booking made for it."""
     query = MediationQuery(actor=actor, mediation_id=mediation_id)
     return await rpc(S.MEDIATION_GET, query, MediationView)
+
+
+@router.post("/mediations/{mediation_id}/proposals", responses=STAFF)
+async def propose_slots(mediation_id: UUID, body: ProposalRequest, actor: MediatorDep,
+                        rpc: RpcDep) -> SlotProposals:
+    """The best common slots over the horizon for every party (their zones, quiet hours and
+    rest days) and the organisation's resources (weekly hours, overrides, buffers, notice,
+    horizon, existing bookings and holds), each shown in every party's local time; or, when
+    none fits, why (a rest day and every mediator's hours, a missing interpreter…). With
+    `vote`, a wider list for the parties to choose from. Nothing is held: hold or book one."""
+    command = ProposeSlots(actor=actor, mediation_id=mediation_id, **body.model_dump())
+    return await rpc(S.MEDIATION_PROPOSE_SLOTS, command, SlotProposals)
 
 
 @router.post("/mediations/{mediation_id}/holds", status_code=201, responses=WRITES)

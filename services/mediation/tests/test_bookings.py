@@ -31,6 +31,7 @@ from suara_contracts.mediation import (
     ResourcesQuery,
     UpdateResource,
 )
+from suara_contracts.proposals import ProposeSlots
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Evt
 from suara_kit import migrate
@@ -38,7 +39,7 @@ from suara_kit.errors import Conflict, Forbidden, NotFound, SuaraError, Validati
 from suara_kit.ids import uuid7
 from suara_kit.outbox import parse_payload
 from suara_kit.service import ServiceApp
-from suara_mediation import bookings, mediations, resources, service
+from suara_mediation import bookings, mediations, proposals, resources, service
 from suara_mediation.handlers import MIGRATIONS, build
 from suara_mediation.models import Booking, Mediation, Outbox
 from suara_mediation.settings import MediationSettings
@@ -55,7 +56,7 @@ WEEKDAYS = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(1, 6
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
     """Freeze the modules' clocks at NOW; the returned function moves them."""
     def move(to: datetime) -> None:
-        for module in (bookings, resources):
+        for module in (bookings, resources, proposals):
             monkeypatch.setattr(module, "utcnow", lambda: to)
     move(NOW)
     return move
@@ -254,10 +255,12 @@ async def test_overlap_is_refused_naming_resource_and_local_time(
 
 
 async def test_buffers_keep_bookings_apart(app: ServiceApp, mediation_id: UUID) -> None:
+    early = [{"weekday": d, "start": "08:00", "end": "17:00"} for d in range(1, 6)]
     interpreter = await make_resource(app, "interpreter", "Ko Min", languages=["my"],
-                                      buffer_before_minutes=10, buffer_after_minutes=20)
+                                      buffer_before_minutes=10, buffer_after_minutes=20,
+                                      weekly_hours=early)
     mediator = await make_resource(app)
-    other = await make_resource(app, name="Mediator Budi")
+    other = await make_resource(app, name="Mediator Budi", weekly_hours=early)
     await book(app, **slot(mediation_id, [mediator, interpreter], at(10), "k-1"))
     with pytest.raises(Conflict, match="20-minute buffer after"):  # 11:00 + 20 + 10 > 11:20
         await book(app, **slot(mediation_id, [other, interpreter], at(11, minute=20), "k-2"))
@@ -277,6 +280,10 @@ async def test_notice_horizon_and_team(app: ServiceApp, mediation_id: UUID) -> N
     assert info.value.extra["errors"][0]["field"] == "ends_at"
     with pytest.raises(ValidationFailed, match="must be in the future"):
         await book(app, **slot(mediation_id, [mediator], at(8, day=1), "k-3"))
+    with pytest.raises(ValidationFailed, match="outside the published hours"):
+        await book(app, **slot(mediation_id, [mediator], at(18, day=3), "k-late"))
+    with pytest.raises(ValidationFailed, match="outside the published hours"):  # a Saturday
+        await book(app, **slot(mediation_id, [mediator], at(10, day=5), "k-saturday"))
     room, video = await make_resource(app, "room", "Room 2"), await make_resource(
         app, "video-link", "Zoom")
     with pytest.raises(ValidationFailed, match="at most one room or video link"):
@@ -408,3 +415,53 @@ async def test_concurrent_retries_with_one_key_book_once(
     async with app.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Booking)) == 1
         assert await session.scalar(select(func.count()).select_from(Mediation)) == 1
+
+
+# proposals: the slot engine over stored resources, parties and bookings
+async def propose(app: ServiceApp, mediation_id: UUID, **fields: Any) -> Any:
+    async with app.db.transaction() as session:
+        return await proposals.propose(session, ProposeSlots(
+            actor=MEDIATOR, mediation_id=mediation_id, **({"duration_minutes": 60} | fields)))
+
+
+async def test_proposals_respect_hours_bookings_and_the_workers_rest_day(
+        app: ServiceApp, mediation_id: UUID) -> None:
+    mediator = await make_resource(app, weekly_hours=[
+        {"weekday": d, "start": "09:00", "end": "17:00"} for d in range(1, 8)])
+    video = await make_resource(app, "video-link", "Zoom", weekly_hours=[
+        {"weekday": d, "start": "07:00", "end": "22:00"} for d in range(1, 8)])
+    await book(app, **slot(mediation_id, [mediator, video], at(9, day=2), "k-1", minutes=480))
+    found = await propose(app, mediation_id, count=6)
+    assert found.reasons == []
+    starts = [s.starts_at.astimezone(KL) for s in found.slots]
+    assert len(starts) == 6
+    for start, option in zip(starts, found.slots, strict=True):
+        assert start.date() != date(2026, 12, 2)  # booked all day
+        assert start.isoweekday() != 7  # the worker's rest day
+        assert 9 <= start.hour < 17
+        assert sorted(option.resource_ids) == sorted([mediator, video])
+        assert {t.alias for t in option.local} == {"Worker A", "Employer HR", "Interpreter"}
+    yangon = next(t for t in found.slots[0].local if t.timezone == "Asia/Yangon")
+    assert yangon.start.endswith("+06:30")
+    first = found.slots[0]
+    assert first.starts_at > NOW, found.slots
+    booked = await book(app, **slot(mediation_id, first.resource_ids, first.starts_at, "k-2"))
+    assert booked.status == "booked"  # what is proposed is bookable
+    again = await propose(app, mediation_id, count=6)
+    assert first.starts_at not in [s.starts_at for s in again.slots]
+
+
+async def test_no_slot_says_why(app: ServiceApp, case_id: UUID) -> None:
+    view = await run(app, mediations.create, CreateMediation(
+        actor=MEDIATOR, case_id=case_id, mode="video", languages=["my"], parties=PARTIES))
+    await make_resource(app)
+    found = await propose(app, UUID(str(view.mediation_id)))
+    assert found.slots == []
+    assert {r.code for r in found.reasons} == {"missing-resource"}
+    assert any("interpreter for my" in r.message for r in found.reasons), found.reasons
+    with pytest.raises(ValidationFailed, match="step_minutes"):
+        await propose(app, UUID(str(view.mediation_id)), step_minutes=7)
+    with pytest.raises(NotFound):
+        async with app.db.transaction() as session:
+            await proposals.propose(session, ProposeSlots(
+                actor=OUTSIDER, mediation_id=UUID(str(view.mediation_id))))

@@ -50,7 +50,7 @@ from suara_contracts.subjects import Evt
 from suara_kit.clock import utcnow
 from suara_kit.errors import Conflict, NotFound
 from suara_kit.ids import uuid7
-from suara_mediation import mediations, resources
+from suara_mediation import mediations, proposals, resources
 from suara_mediation.models import (
     Booking,
     BookingAttendance,
@@ -102,11 +102,10 @@ async def idempotent(session: AsyncSession, organisation: str, key: str, operati
 
 # the slot's rules
 def outside_hours(resource: Resource, starts_at: datetime, ends_at: datetime) -> str | None:
-    """SEAM, issue 5 (slot proposals): why [starts_at, ends_at) is outside the resource's weekly
-    hours or date overrides, or None. The proposal engine (`suara_mediation.slots`) owns that
-    computation; until it is called from here, an explicit slot outside published hours is
-    accepted (a mediator may agree an exception with the resource)."""
-    return None
+    """Why [starts_at, ends_at) is outside the resource's weekly hours or date overrides, or
+    None: the slot engine's rule (`proposals.outside_hours`), so a booking never takes a
+    resource at a time it does not work."""
+    return proposals.outside_hours(resource, starts_at, ends_at)
 
 
 def _local(moment: datetime, zone: str) -> str:

@@ -29,10 +29,11 @@ from suara_contracts.mediation import (
     ResourcesQuery,
     UpdateResource,
 )
+from suara_contracts.proposals import ProposeSlots, SlotProposals
 from suara_contracts.rpc import ProposeSession, SessionView
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import ServiceApp
-from suara_mediation import agreements, bookings, mediations, resources, service
+from suara_mediation import agreements, bookings, mediations, proposals, resources, service
 from suara_mediation.models import Inbox, Outbox
 from suara_mediation.settings import MediationSettings
 
@@ -91,6 +92,11 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
     serve(Rpc.MEDIATION_RESPOND, RecordResponse, emitting(bookings.respond))
     serve(Rpc.MEDIATION_NO_SHOW, RecordNoShow, emitting(bookings.no_show))
     app.on_event(Evt.CASE_OPENED, CaseOpened, "mediation-case-opened", on_case_opened)
+    async def propose_slots(command: ProposeSlots) -> SlotProposals:
+        async with app.db.transaction() as session:
+            return await proposals.propose(session, command)
+
+    app.rpc(Rpc.MEDIATION_PROPOSE_SLOTS, ProposeSlots, propose_slots)
     # -- mediated agreements and their obligations: rules in agreements.py -----------------
     for subject, body, handler in agreements.endpoints(app):
         app.rpc(subject, body, handler)
