@@ -165,6 +165,9 @@ POLICIES: dict[str, Policy] = {
         content=True),
     "POST /api/v1/bookings/{booking_id}/no-shows": policy(MEDIATOR, "none", 404, {
         "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f7"}, content=True),
+    "GET /api/v1/bookings/{booking_id}/invites/{party_id}": policy(MEDIATOR, "none", 404,
+                                                                   content=True),
+    "GET /api/v1/bookings/{booking_id}/invite": policy(MEDIATOR, "none", 404, content=True),
     "POST /api/v1/mediations/{mediation_id}/proposals": policy(MEDIATOR, "none", 404, {},
                                                                content=True),
     # mediated agreements (a language without the outside-options text: 422 once the case is
@@ -247,7 +250,8 @@ FIXED_PARAMS = {"version": "1", "route_id": "matrix-route",  # for routes withou
                 "booking_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f6",
                 "alert_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f3",
                 "agreement_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f8",
-                "obligation_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f9"}
+                "obligation_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f9",
+                "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fa"}
 # that must not exist: the harmless request on them is a 404 once access is granted
 
 # ---------------------------------------------------------------------------------------------

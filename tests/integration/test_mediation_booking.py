@@ -126,9 +126,32 @@ async def test_mediation_from_resources_to_cancellation(system: Any) -> None:
                                json={"starts_at": later.isoformat(),
                                      "ends_at": (later + timedelta(hours=1)).isoformat()}), 200)
     assert (moved["sequence"], moved["attendance"][0]["response"]) == (1, "pending")
+    employer = mediation["parties"][1]["party_id"]
+    invite = await http.get(f"{booking}/invites/{worker}", headers=mediator)
+    assert invite.status_code == 200, invite.text
+    assert invite.headers["content-type"].startswith("text/calendar")
+    calendar = invite.text.replace("\r\n ", "")  # unfold
+    assert "METHOD:REQUEST" in calendar
+    assert "SEQUENCE:1" in calendar
+    assert "TZID=Asia/Kuala_Lumpur" in calendar
+    assert "Worker A" in calendar
+    assert "Employer HR" not in calendar  # the worker's copy names nobody else
+    uid = next(line for line in calendar.splitlines() if line.startswith("UID:"))
+    theirs = (await http.get(f"{booking}/invites/{employer}", headers=mediator)).text
+    assert uid in theirs
+    assert "Worker A" in theirs  # the worker only by alias
+    unknown = await http.get(f"{booking}/invites/{mediation_id}", headers=mediator)
+    assert unknown.status_code == 404
     cancelled = ok(await http.post(f"{booking}/cancel", headers=mediator,
                                    json={"reason": "settled"}), 200)
     assert (cancelled["status"], cancelled["sequence"]) == ("cancelled", 2)
+    withdrawn = (await http.get(f"{booking}/invites/{worker}", headers=mediator)).text
+    assert "METHOD:CANCEL" in withdrawn
+    assert "STATUS:CANCELLED" in withdrawn
+    assert uid in withdrawn.replace("\r\n ", "")
+    own = await http.get(f"{booking}/invite", headers=mediator)
+    assert own.status_code == 200
+    assert "Employer HR" in own.text.replace("\r\n ", "")  # the mediator's copy names all
 
     detail = ok(await http.get(f"/api/v1/mediations/{mediation_id}", headers=mediator), 200)
     assert [b["status"] for b in detail["bookings"]] == ["cancelled"]

@@ -26,6 +26,7 @@ from suara_contracts.identity import (
     PendingIdentityQuery,
     RequestIdentity,
 )
+from suara_contracts.invites import InviteFile, InviteQuery
 from suara_contracts.liaison import (
     LiaisonCase,
     LiaisonCaseList,
@@ -193,6 +194,7 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.MEDIATION_NO_SHOW: (RecordNoShow, BookingView),
     Rpc.MEDIATION_BOOKING_GET: (BookingQuery, BookingView),
     Rpc.MEDIATION_PROPOSE_SLOTS: (ProposeSlots, SlotProposals),
+    Rpc.MEDIATION_INVITE: (InviteQuery, InviteFile),
     Rpc.MEDIATION_AGREEMENT_DRAFT: (DraftAgreement, AgreementView),
     Rpc.MEDIATION_AGREEMENT_GET: (AgreementQuery, AgreementView),
     Rpc.MEDIATION_AGREEMENTS_OF_CASE: (CaseAgreementsQuery, AgreementList),

@@ -88,6 +88,7 @@ class Rpc:
     MEDIATION_NO_SHOW: Final = f"{MEDIATION}.no-show"
     MEDIATION_BOOKING_GET: Final = f"{MEDIATION}.booking-get"
     MEDIATION_PROPOSE_SLOTS: Final = f"{MEDIATION}.propose-slots"
+    MEDIATION_INVITE: Final = f"{MEDIATION}.invite"
     MEDIATION_AGREEMENT_DRAFT: Final = f"{MEDIATION}.agreement-draft"
     MEDIATION_AGREEMENT_GET: Final = f"{MEDIATION}.agreement-get"
     MEDIATION_AGREEMENTS_OF_CASE: Final = f"{MEDIATION}.agreements-of-case"

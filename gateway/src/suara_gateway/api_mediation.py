@@ -13,6 +13,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response
 
+from suara_contracts.invites import InviteFile, InviteQuery
 from suara_contracts.mediation import (
     IDEMPOTENCY_KEY,
     BookingQuery,
@@ -46,7 +47,7 @@ from suara_contracts.mediation import (
 from suara_contracts.proposals import ProposalRequest, ProposeSlots, SlotProposals
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
-from suara_gateway.deps import MediatorDep, RpcDep, require_any_role
+from suara_gateway.deps import MediatorDep, Rpc, RpcDep, require_any_role
 from suara_gateway.schemas import problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["mediator"], responses=problem_responses(422, 503))
@@ -110,6 +111,31 @@ async def get_mediation(mediation_id: UUID, actor: MediatorDep, rpc: RpcDep) -> 
     """A mediation with its parties and every hold and booking made for it."""
     query = MediationQuery(actor=actor, mediation_id=mediation_id)
     return await rpc(S.MEDIATION_GET, query, MediationView)
+
+
+@router.get("/bookings/{booking_id}/invites/{party_id}", responses=WRITES,
+            response_class=Response)
+async def party_invite(booking_id: UUID, party_id: UUID, actor: MediatorDep,
+                       rpc: RpcDep) -> Response:
+    """One party's iCalendar copy of a booked session (METHOD:CANCEL once it is cancelled), in
+    their language and time zone: the worker's copy names nobody else, and nobody's copy
+    names the worker but by alias. Hand it over or send it; it updates the same calendar
+    event on every reschedule."""
+    return await _calendar(rpc, InviteQuery(actor=actor, booking_id=booking_id,
+                                            party_id=party_id))
+
+
+@router.get("/bookings/{booking_id}/invite", responses=WRITES, response_class=Response)
+async def mediator_invite(booking_id: UUID, actor: MediatorDep, rpc: RpcDep) -> Response:
+    """The mediator's own iCalendar copy of a booked session."""
+    return await _calendar(rpc, InviteQuery(actor=actor, booking_id=booking_id))
+
+
+async def _calendar(rpc: Rpc, query: InviteQuery) -> Response:
+    found = await rpc(S.MEDIATION_INVITE, query, InviteFile)
+    return Response(content=found.calendar, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{found.filename}"',
+                             "Cache-Control": "no-store"})
 
 
 @router.post("/mediations/{mediation_id}/proposals", responses=STAFF)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.events import CaseOpened
+from suara_contracts.invites import InviteFile, InviteQuery
 from suara_contracts.mediation import (
     BookingQuery,
     BookingView,
@@ -33,7 +34,15 @@ from suara_contracts.proposals import ProposeSlots, SlotProposals
 from suara_contracts.rpc import ProposeSession, SessionView
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import ServiceApp
-from suara_mediation import agreements, bookings, mediations, proposals, resources, service
+from suara_mediation import (
+    agreements,
+    bookings,
+    invites,
+    mediations,
+    proposals,
+    resources,
+    service,
+)
 from suara_mediation.models import Inbox, Outbox
 from suara_mediation.settings import MediationSettings
 
@@ -97,6 +106,12 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
             return await proposals.propose(session, command)
 
     app.rpc(Rpc.MEDIATION_PROPOSE_SLOTS, ProposeSlots, propose_slots)
+
+    async def invite(query: InviteQuery) -> InviteFile:
+        async with app.db.transaction() as session:
+            return await invites.invite(session, query)
+
+    app.rpc(Rpc.MEDIATION_INVITE, InviteQuery, invite)
     # -- mediated agreements and their obligations: rules in agreements.py -----------------
     for subject, body, handler in agreements.endpoints(app):
         app.rpc(subject, body, handler)
