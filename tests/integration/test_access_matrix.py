@@ -182,6 +182,19 @@ POLICIES: dict[str, Policy] = {
     "POST /api/v1/agreements/{agreement_id}/sign": policy(MEDIATOR, "none", 404, content=True),
     "POST /api/v1/agreements/{agreement_id}/obligations/{obligation_id}/compliance": policy(
         MEDIATOR, "none", 404, {"met": True}, content=True),
+    # session notes and the parties' vote (unknown mediations and ballots: 404)
+    "POST /api/v1/mediations/{mediation_id}/notes": policy(MEDIATOR, "none", 404, {
+        "visibility": "joint", "text": "Matrix note"}, content=True),
+    "GET /api/v1/mediations/{mediation_id}/notes": policy(MEDIATOR, "none", 404, content=True),
+    "POST /api/v1/mediations/{mediation_id}/ballots": policy(MEDIATOR, "none", 404, {
+        "candidates": [{"starts_at": "2030-01-07T10:00:00+08:00",
+                        "ends_at": "2030-01-07T11:00:00+08:00",
+                        "resource_ids": ["0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f4"]}]},
+        content=True),
+    "POST /api/v1/ballots/{ballot_id}/votes": policy(MEDIATOR, "none", 404, {
+        "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f7", "accepts": [0]}, content=True),
+    "GET /api/v1/ballots/{ballot_id}": policy(MEDIATOR, "none", 404, content=True),
+    "POST /api/v1/ballots/{ballot_id}/close": policy(MEDIATOR, "none", 404, content=True),
     # referrals
     "GET /api/v1/organisations": policy("*", "none", 200),
     "POST /api/v1/cases/{case_id}/consents": policy(HANDLER, "case", 201, {
@@ -251,7 +264,8 @@ FIXED_PARAMS = {"version": "1", "route_id": "matrix-route",  # for routes withou
                 "alert_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f3",
                 "agreement_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f8",
                 "obligation_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f9",
-                "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fa"}
+                "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fa",
+                "ballot_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fb"}
 # that must not exist: the harmless request on them is a 404 once access is granted
 
 # ---------------------------------------------------------------------------------------------

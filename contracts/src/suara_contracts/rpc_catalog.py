@@ -17,6 +17,7 @@ from suara_contracts.agreements import (
     SignAgreement,
 )
 from suara_contracts.alerts import AcknowledgeAlert, AlertList, AlertsQuery, AlertView
+from suara_contracts.ballots import BallotQuery, BallotView, CastVote, CreateBallot
 from suara_contracts.identity import (
     CaseIdentityQuery,
     DecideIdentity,
@@ -59,6 +60,7 @@ from suara_contracts.mediation import (
     ResourceView,
     UpdateResource,
 )
+from suara_contracts.notes import NoteList, NotesQuery, NoteView, WriteNote
 from suara_contracts.proposals import ProposeSlots, SlotProposals
 from suara_contracts.referrals import (
     CaseReferrals,
@@ -201,6 +203,12 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.MEDIATION_AGREEMENT_ACKNOWLEDGE: (AcknowledgeOptions, AgreementView),
     Rpc.MEDIATION_AGREEMENT_SIGN: (SignAgreement, AgreementView),
     Rpc.MEDIATION_AGREEMENT_COMPLIANCE: (RecordCompliance, AgreementView),
+    Rpc.MEDIATION_NOTE_WRITE: (WriteNote, NoteView),
+    Rpc.MEDIATION_NOTES: (NotesQuery, NoteList),
+    Rpc.MEDIATION_BALLOT_CREATE: (CreateBallot, BallotView),
+    Rpc.MEDIATION_BALLOT_VOTE: (CastVote, BallotView),
+    Rpc.MEDIATION_BALLOT_GET: (BallotQuery, BallotView),
+    Rpc.MEDIATION_BALLOT_CLOSE: (BallotQuery, BallotView),
     Rpc.MEDIATION_HEALTH: (HealthQuery, Health),
     Rpc.NOTIFICATION_INBOX: (InboxQuery, Inbox),
     Rpc.NOTIFICATION_ALERTS: (AlertsQuery, AlertList),

@@ -95,6 +95,13 @@ class Rpc:
     MEDIATION_AGREEMENT_ACKNOWLEDGE: Final = f"{MEDIATION}.agreement-acknowledge-options"
     MEDIATION_AGREEMENT_SIGN: Final = f"{MEDIATION}.agreement-sign"
     MEDIATION_AGREEMENT_COMPLIANCE: Final = f"{MEDIATION}.agreement-compliance"
+    # session notes (suara_contracts.notes) and the parties' vote (suara_contracts.ballots)
+    MEDIATION_NOTE_WRITE: Final = f"{MEDIATION}.note-write"
+    MEDIATION_NOTES: Final = f"{MEDIATION}.notes"
+    MEDIATION_BALLOT_CREATE: Final = f"{MEDIATION}.ballot-create"
+    MEDIATION_BALLOT_VOTE: Final = f"{MEDIATION}.ballot-vote"
+    MEDIATION_BALLOT_GET: Final = f"{MEDIATION}.ballot-get"
+    MEDIATION_BALLOT_CLOSE: Final = f"{MEDIATION}.ballot-close"
     MEDIATION_HEALTH: Final = f"{MEDIATION}.health"
 
     NOTIFICATION: Final = "suara.rpc.notification.v1"

@@ -16,6 +16,7 @@ from suara_gateway import (
     api_identity,
     api_liaison,
     api_mediation,
+    api_notes,
     api_referrals,
     api_statistics,
     pages,
@@ -67,6 +68,7 @@ def create_app(settings: GatewaySettings | None = None,
     app.include_router(api_mediation.router)
     app.include_router(api_alerts.router)
     app.include_router(api_agreements.router)
+    app.include_router(api_notes.router)
     app.include_router(api.health_router)
     app.include_router(api_statistics.router)  # before pages: /{code}/transparency
     app.include_router(pages.router)

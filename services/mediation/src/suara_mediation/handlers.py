@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_contracts.events import CaseOpened
+from suara_contracts.ballots import BallotQuery, CastVote, CreateBallot
+from suara_contracts.events import CaseOpened, CaseShredded
 from suara_contracts.invites import InviteFile, InviteQuery
 from suara_contracts.mediation import (
     BookingQuery,
@@ -30,15 +31,19 @@ from suara_contracts.mediation import (
     ResourcesQuery,
     UpdateResource,
 )
+from suara_contracts.notes import NotesQuery, WriteNote
 from suara_contracts.proposals import ProposeSlots, SlotProposals
 from suara_contracts.rpc import ProposeSession, SessionView
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import ServiceApp
 from suara_mediation import (
     agreements,
+    ballots,
     bookings,
+    content,
     invites,
     mediations,
+    notes,
     proposals,
     resources,
     service,
@@ -56,6 +61,7 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
     settings = settings or MediationSettings()
     app = ServiceApp("mediation-scheduling", settings, migrations=MIGRATIONS, outbox=Outbox,
                      inbox=Inbox, rpc_prefix=Rpc.MEDIATION)
+    content.use_keys(app.db, settings)
 
     async def propose(request: ProposeSession) -> SessionView:
         async with app.transaction() as session:
@@ -101,6 +107,18 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
     serve(Rpc.MEDIATION_RESPOND, RecordResponse, emitting(bookings.respond))
     serve(Rpc.MEDIATION_NO_SHOW, RecordNoShow, emitting(bookings.no_show))
     app.on_event(Evt.CASE_OPENED, CaseOpened, "mediation-case-opened", on_case_opened)
+    # session notes (sealed per case, shredded with it) and the parties' vote
+    serve(Rpc.MEDIATION_NOTE_WRITE, WriteNote, notes.write)
+    serve(Rpc.MEDIATION_NOTES, NotesQuery, notes.read)
+    serve(Rpc.MEDIATION_BALLOT_CREATE, CreateBallot, ballots.create)
+    serve(Rpc.MEDIATION_BALLOT_VOTE, CastVote, ballots.vote)
+    serve(Rpc.MEDIATION_BALLOT_GET, BallotQuery, ballots.get)
+    serve(Rpc.MEDIATION_BALLOT_CLOSE, BallotQuery, ballots.close)
+
+    async def on_case_shredded(session: AsyncSession, _: UUID, event: CaseShredded) -> None:
+        await content.case_shredded(session, event)
+
+    app.on_event(Evt.CASE_SHREDDED, CaseShredded, "mediation-case-shredded", on_case_shredded)
     async def propose_slots(command: ProposeSlots) -> SlotProposals:
         async with app.db.transaction() as session:
             return await proposals.propose(session, command)

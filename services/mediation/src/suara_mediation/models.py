@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Text
 from sqlmodel import Field
 
+from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
 
@@ -24,6 +25,7 @@ class KnownCase(Base, table=True):
     case_id: UUID = Field(primary_key=True)
     organisation: str = Field(max_length=64, index=True)
     opened_on: date
+    shredded_on: date | None = None
 
 
 class MediationSession(Base, table=True):
@@ -157,6 +159,10 @@ class IdempotencyKey(Base, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
+class DataKeys(DataKeyRow, Base, table=True):
+    """One data key per case, sealing its session notes (`content.py`)."""
+
+
 class Outbox(OutboxRow, Base, table=True):
     pass
 
@@ -165,4 +171,5 @@ class Inbox(InboxRow, Base, table=True):
     pass
 
 
-from suara_mediation import agreement_models  # noqa: E402, F401  (agreement tables, for Alembic)
+# agreement, note and ballot tables, for Alembic
+from suara_mediation import agreement_models, note_models  # noqa: E402, F401
