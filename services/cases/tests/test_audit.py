@@ -121,13 +121,13 @@ async def test_rehashing_one_entry_still_breaks_the_next_link(db: Database) -> N
 async def test_the_verify_command_names_the_broken_entry(
         db: Database, capsys: pytest.CaptureFixture[str]) -> None:
     await write_three(db)
-    assert await audit._main(db.url) == 0
+    assert await audit.LOG.check(db.url) == 0
     assert capsys.readouterr().out == "audit log intact: 3 entries\n"
     middle = (await entries(db))[1]
     async with db.transaction() as session:
         await session.exec(text("DELETE FROM audit_entry WHERE seq = :seq")  # type: ignore[call-overload]
                            .bindparams(seq=middle.seq))
-    assert await audit._main(db.url) == 1
+    assert await audit.LOG.check(db.url) == 1
     out = capsys.readouterr().out
     assert out.startswith(f"audit log BROKEN at entry {middle.seq + 1}: does not link")
     assert audit.main(["frobnicate"]) == 2

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.agreements import (
@@ -30,9 +31,9 @@ from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
-from suara_mediation import agreements, outside_options
+from suara_mediation import agreements, audit, outside_options
 from suara_mediation.handlers import MIGRATIONS
-from suara_mediation.models import KnownCase
+from suara_mediation.models import AuditEntry, KnownCase
 
 MEDIATOR = Actor(subject="med-t", roles=["mediator"], organisation="tenaganita")
 OTHER_ORG = Actor(subject="med-m", roles=["mediator"], organisation="map-foundation")
@@ -232,3 +233,24 @@ async def test_the_daily_job_marks_overdue_obligations_missed(
                                                              agreement_id=done.agreement_id))
     assert [(o.kind, o.status, o.checked_by) for o in after.obligations] == [
         ("payment", "pending", None), ("return-documents", "missed", "system")]
+
+
+async def test_every_read_and_write_of_an_agreement_is_in_the_audit_chain(
+        db: Database, case_id: UUID) -> None:
+    done = await signed(db, case_id)
+    async with db.transaction() as session:
+        await agreements.get(session, AgreementQuery(actor=MEDIATOR,
+                                                     agreement_id=done.agreement_id))
+    async with db.transaction() as session:
+        entries = list(await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))))
+        assert await audit.LOG.verify(session)
+    assert [(e.actor, e.action, e.case_id) for e in entries] == [
+        ("med-t", "agreement-draft", case_id),
+        ("med-t", "agreement-options-acknowledged", case_id),
+        ("med-t", "agreement-sign", case_id), ("med-t", "agreement-read", case_id)]
+    async with db.transaction() as session:
+        entries[1].actor = "someone-else"
+        session.add(entries[1])
+    async with db.transaction() as session:
+        verdict = await audit.LOG.inspect(session)
+    assert (verdict.intact, verdict.broken_at) == (False, entries[1].seq)

@@ -41,7 +41,7 @@ from suara_kit.clock import today
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.service import ServiceApp
-from suara_mediation import outside_options, repository
+from suara_mediation import audit, outside_options, repository
 from suara_mediation.agreement_models import Agreement, Obligation
 from suara_mediation.models import KnownCase
 
@@ -127,16 +127,19 @@ async def draft(session: AsyncSession, command: DraftAgreement) -> AgreementView
                        flag_reason=(t.flag_reason or "").strip() or None)
             for i, t in enumerate(command.obligations)]
     session.add_all(rows)
+    await audit.record(session, command.actor.subject, "agreement-draft", case.case_id)
     return view(agreement, rows)
 
 
 async def get(session: AsyncSession, query: AgreementQuery) -> AgreementView:
     agreement = await _agreement(session, query.actor, query.agreement_id)
+    await audit.record(session, query.actor.subject, "agreement-read", agreement.case_id)
     return view(agreement, await _obligations(session, agreement.id))
 
 
 async def of_case(session: AsyncSession, query: CaseAgreementsQuery) -> AgreementList:
     case = await _case(session, query.actor, query.case_id)
+    await audit.record(session, query.actor.subject, "agreement-list", case.case_id)
     agreements = await session.exec(select(Agreement).where(
         Agreement.case_id == case.case_id).order_by(col(Agreement.id)))
     return AgreementList(items=[view(a, await _obligations(session, a.id))
@@ -159,6 +162,8 @@ async def acknowledge_options(session: AsyncSession, command: AcknowledgeOptions
     agreement.options_acknowledged_on = today()
     agreement.options_acknowledged_by = command.acknowledged_by
     session.add(agreement)
+    await audit.record(session, command.actor.subject, "agreement-options-acknowledged",
+                       agreement.case_id)
     return view(agreement, await _obligations(session, agreement.id))
 
 
@@ -172,6 +177,7 @@ async def sign(session: AsyncSession, command: SignAgreement) -> AgreementView:
                        "and record it first.")
     agreement.status, agreement.signed_on = SIGNED, today()
     session.add(agreement)
+    await audit.record(session, command.actor.subject, "agreement-sign", agreement.case_id)
     return view(agreement, await _obligations(session, agreement.id))
 
 
@@ -200,6 +206,8 @@ async def record_compliance(session: AsyncSession, command: RecordCompliance,
     obligation.checked_on, obligation.checked_by = today(), command.actor.subject
     obligation.note = command.note.strip() or None
     session.add(obligation)
+    await audit.record(session, command.actor.subject, f"obligation-{obligation.status}",
+                       agreement.case_id)
     if was == PENDING and obligation.status == MISSED:
         emit(session, Evt.OBLIGATION_MISSED, _missed(agreement, obligation))
     return view(agreement, await _obligations(session, agreement.id))
@@ -216,6 +224,7 @@ async def mark_overdue(session: AsyncSession, emit: Emit) -> int:
         obligation.status, obligation.checked_on, obligation.checked_by = (
             MISSED, today(), "system")
         session.add(obligation)
+        await audit.record(session, "system", "obligation-missed", agreement.case_id)
         emit(session, Evt.OBLIGATION_MISSED, _missed(agreement, obligation))
         count += 1
     return count

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.invites import InviteFile, InviteQuery
 from suara_kit.errors import Conflict, NotFound
-from suara_mediation import bookings, ical, mediations
+from suara_mediation import audit, bookings, ical, mediations
 from suara_mediation.models import MediationParty
 
 BOOKED, CANCELLED = "booked", "cancelled"
@@ -60,5 +60,6 @@ async def invite(session: AsyncSession, query: InviteQuery) -> InviteFile:
         who = party.role
     method = "CANCEL" if row.status == CANCELLED else "REQUEST"
     text = ical.invitation(invite_of, recipient, method).decode()  # type: ignore[arg-type]
+    await audit.record(session, query.actor.subject, f"invite-read:{who}", mediation.case_id)
     return InviteFile(filename=f"mediation-{who}-{row.sequence}.ics", method=method,
                       calendar=text)

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import JSON, Text
 from sqlmodel import Field
 
+from suara_kit.audit import AuditRow
 from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
@@ -161,6 +162,11 @@ class IdempotencyKey(Base, table=True):
 
 class DataKeys(DataKeyRow, Base, table=True):
     """One data key per case, sealing its session notes (`content.py`)."""
+
+
+class AuditEntry(AuditRow, Base, table=True):
+    """Append-only, hash-chained record of who read or wrote which case's mediation content
+    (notes, agreements, invitations)."""
 
 
 class Outbox(OutboxRow, Base, table=True):

@@ -16,7 +16,7 @@ from suara_contracts.notes import NoteList, NotesQuery, NoteView, WriteNote
 from suara_kit.clock import utcnow
 from suara_kit.datakeys import DataKey
 from suara_kit.ids import uuid7
-from suara_mediation import content, mediations, repository
+from suara_mediation import audit, content, mediations, repository
 from suara_mediation.models import Booking, KnownCase, Mediation, MediationParty
 from suara_mediation.note_models import MediationNote
 from suara_mediation.resources import invalid
@@ -79,6 +79,8 @@ async def write(session: AsyncSession, command: WriteNote) -> NoteView:
     note.sealed_text = key.seal_text(text, _context(note))
     session.add(note)
     await session.flush()
+    await audit.record(session, command.actor.subject, f"note-write:{note.visibility}",
+                       mediation.case_id)
     return view(note, key)
 
 
@@ -95,5 +97,8 @@ async def read(session: AsyncSession, query: NotesQuery) -> NoteList:
     notes = list(await session.exec(stmt.order_by(col(MediationNote.written_at),
                                                   col(MediationNote.id))))
     key = await content.key_for_reading(session, await _case(session, mediation)) if notes else None
+    await audit.record(session, query.actor.subject,
+                       "note-read" if query.for_party is None else "note-read:party",
+                       mediation.case_id)
     return NoteList(for_party=query.for_party, items=[view(n, key) for n in notes])
 
