@@ -476,11 +476,13 @@ class ConflictList(_Msg):
 
 
 class SessionRef(_Msg):
-    session_id: UUID
+    session_id: UUID = Field(description="a proposed session's id, or a booking's id")
     starts_at: datetime
     ends_at: datetime
     timezone: str
     mode: str
+    cancelled: bool = Field(default=False, description=(
+        "the booking was cancelled; the mediator proposes another time"))
 
 
 class CaseSummary(_Msg):

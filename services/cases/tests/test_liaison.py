@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from suara_cases import content, liaison, service, work
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.liaison_models import LiaisonShare
-from suara_cases.models import AuditEntry, Case
+from suara_cases.models import AuditEntry, Case, CaseSession
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import SessionProposed, SubmissionReceived
 from suara_contracts.liaison import (
@@ -339,3 +339,13 @@ def test_views_serialise_without_content() -> None:
     view = LiaisonCase(alias="LS-0000-0000", organisation="t", status="received",
                        received_month="2026-11", coded_issues=[], summary=None)
     assert json.loads(view.model_dump_json())["sessions"] == []
+
+
+async def test_a_cancelled_session_is_not_shown_to_the_liaison(db: Database) -> None:
+    case_id = await open_case(db)
+    shared = await share(db, case_id)
+    async with db.transaction() as session:
+        for row in await session.exec(select(CaseSession).where(CaseSession.case_id == case_id)):
+            row.cancelled = True
+            session.add(row)
+    assert (await read(db, shared.alias)).sessions == []

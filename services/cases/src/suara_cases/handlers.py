@@ -19,6 +19,7 @@ from suara_cases import (
     referrals,
     satisfaction,
     service,
+    session_notices,
     statistics,
     work,
 )
@@ -224,4 +225,9 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     for subject, body, handler in statistics.endpoints(app, policy):
         app.rpc(subject, body, handler)
     # -- end of statistics ------------------------------------------------------------------
+    # -- booked, moved and cancelled mediation sessions, told to the worker's inbox: rules in
+    # session_notices.py ---------------------------------------------------------------------
+    for subject, model, durable, handler in session_notices.consumers(app):
+        app.on_event(subject, model, durable, handler)
+    # -- end of session notices --------------------------------------------------------------
     return app

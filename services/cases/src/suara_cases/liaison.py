@@ -137,7 +137,7 @@ def liaison_view(case: Case, share: LiaisonShare, summary: str | None,
         respondent=case.respondent, respondent_kind=case.respondent_kind,
         summary=summary, content_deleted_on=case.shredded_on,
         sessions=[LiaisonSession(starts_at=s.starts_at, ends_at=s.ends_at, timezone=s.timezone,
-                                 mode=s.mode) for s in sessions])
+                                 mode=s.mode) for s in sessions if not s.cancelled])
 
 
 @dataclass

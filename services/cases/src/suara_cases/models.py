@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, LargeBinary, Text
+from sqlalchemy import JSON, Column, LargeBinary, Text, false
 from sqlmodel import Field
 
+from suara_kit.audit import AuditRow
 from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
@@ -65,7 +66,8 @@ class Case(Base, table=True):
 
 
 class CaseSession(Base, table=True):
-    """A mediation session proposed for a case, as learnt from mediation-scheduling."""
+    """A mediation session proposed or booked for a case, as learnt from
+    mediation-scheduling (a booking keeps its booking id; see `session_notices`)."""
 
     __tablename__ = "case_session"
 
@@ -75,6 +77,10 @@ class CaseSession(Base, table=True):
     ends_at: datetime = Field(sa_type=UTCDateTime)
     timezone: str = Field(max_length=64)
     mode: str = Field(max_length=16)
+    sequence: int | None = Field(default=None, description=(
+        "a booking's iCalendar SEQUENCE as last applied: an older change arriving late is "
+        "ignored"))
+    cancelled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class CaseMessage(Base, table=True):
@@ -182,18 +188,8 @@ class ClusterAlert(Base, table=True):
     alerted_on: date
 
 
-class AuditEntry(Base, table=True):
+class AuditEntry(AuditRow, Base, table=True):
     """Append-only, hash-chained record of who read or changed which case."""
-
-    __tablename__ = "audit_entry"
-
-    seq: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(sa_type=UTCDateTime)
-    actor: str = Field(max_length=64)
-    action: str = Field(max_length=40)
-    case_id: UUID | None = Field(default=None, index=True)
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
 
 
 class DataKeys(DataKeyRow, Base, table=True):

@@ -161,7 +161,8 @@ def summary(case: Case, sessions: list[CaseSession],
         status=case.status, risk=case.risk, risk_reasons=case.risk_reasons,  # type: ignore[arg-type]
         received_on=case.received_on, acknowledge_by=case.acknowledge_by,
         sessions=[SessionRef(session_id=s.id, starts_at=s.starts_at, ends_at=s.ends_at,
-                             timezone=s.timezone, mode=s.mode) for s in sessions],
+                             timezone=s.timezone, mode=s.mode, cancelled=s.cancelled)
+                  for s in sessions],
         assigned_to=case.assigned_to, shredded_on=case.shredded_on,
         due=dict(deadlines.due(case, rules)),
         overdue=list(deadlines.overdue(case, rules, today())))
