@@ -4,13 +4,16 @@ reschedules and cancels, over the gateway and a real nats-server."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from suara_contracts.alerts import AlertView
 from suara_contracts.subjects import Evt
+from suara_gateway.api_alerts import wording
 from suara_kit.testing import eventually
 from suara_mediation.models import KnownCase, Outbox
 
@@ -166,3 +169,14 @@ async def test_mediation_from_resources_to_cancellation(system: Any) -> None:
             select(Outbox).order_by(col(Outbox.created_at)))]
     assert subjects == [Evt.SESSION_BOOKED, Evt.PARTY_RESPONDED, Evt.SESSION_RESCHEDULED,
                         Evt.SESSION_CANCELLED]
+
+
+def test_session_alerts_are_worded_for_the_team() -> None:
+    alert = AlertView(alert_id=uuid4(), organisation="tenaganita", kind="session-no-show",
+                      case_ids=[uuid4()], due_on=date(2026, 12, 4),
+                      party="employer: Employer HR", raised_on=date(2026, 12, 4))
+    text = wording(alert)
+    assert text.startswith("employer: Employer HR did not come to the mediation session of "
+                           "2026-12-04 on case ")
+    declined = wording(alert.model_copy(update={"kind": "session-declined"}))
+    assert "Employer HR declined the mediation session" in declined

@@ -16,7 +16,8 @@ from pydantic import Field
 
 from suara_contracts.rpc import Actor, _Msg
 
-AlertKind = Literal["deadline-acknowledge", "deadline-feedback", "deadline-update", "cluster"]
+AlertKind = Literal["deadline-acknowledge", "deadline-feedback", "deadline-update", "cluster",
+                    "session-declined", "session-no-show"]
 
 
 class AlertsQuery(_Msg):
@@ -47,6 +48,8 @@ class AlertView(_Msg):
         "a cluster's window: the cases arrived within this many days"))
     respondent: str | None = Field(default=None, description=(
         "a cluster's respondent, as handlers coded it"))
+    party: str | None = Field(default=None, description=(
+        "a session alert's party, by role and alias (e.g. 'employer: Employer HR')"))
     assigned_to: str | None = Field(default=None, description=(
         "who should act: the handler the case is assigned to; null: the whole team (an "
         "unassigned case, a cluster)"))

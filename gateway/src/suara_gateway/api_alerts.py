@@ -25,6 +25,9 @@ DEADLINES = {"deadline-acknowledge": "acknowledge case {case}",
              "deadline-update": "send the reporter an update on case {case}"}
 
 
+SESSIONS = {"session-declined": "declined", "session-no-show": "did not come to"}
+
+
 class TeamAlert(AlertView):
     """An alert to your organisation's case handlers, with a short English text."""
 
@@ -41,7 +44,11 @@ class TeamAlerts(BaseModel):
 
 def wording(alert: AlertView) -> str:
     """What the alert says, in English: what is due or seen, and who should act."""
-    if alert.kind == "cluster":
+    if alert.kind in SESSIONS:
+        text = (f"{alert.party} {SESSIONS[alert.kind]} the mediation session of "
+                f"{alert.due_on} on case {alert.case_ids[0] if alert.case_ids else '?'}: "
+                "see to it with the mediator. For the whole team.")
+    elif alert.kind == "cluster":
         text = (f"{len(alert.case_ids)} cases against {alert.respondent} within "
                 f"{alert.window_days} days: look at them together. For the whole team.")
     else:

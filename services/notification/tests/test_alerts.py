@@ -5,7 +5,7 @@ case content, no other organisation's alerts."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -15,7 +15,14 @@ from sqlalchemy import inspect
 from sqlmodel import select
 
 from suara_contracts.alerts import AcknowledgeAlert, AlertList, AlertsQuery, AlertView
-from suara_contracts.events import ClusterDetected, DeadlineBreached, Envelope, ReporterMessage
+from suara_contracts.events import (
+    ClusterDetected,
+    DeadlineBreached,
+    Envelope,
+    PartyAttendance,
+    PartyRef,
+    ReporterMessage,
+)
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.clock import today, utcnow
@@ -180,7 +187,7 @@ async def test_an_alert_holds_no_case_content(db: Database) -> None:
         columns = await conn.run_sync(
             lambda c: {col["name"] for col in inspect(c).get_columns("team_alert")})
     assert columns == {"alert_id", "event_id", "organisation", "kind", "case_ids", "due_on",
-                       "window_days", "respondent", "assigned_to", "raised_on",
+                       "window_days", "respondent", "party", "assigned_to", "raised_on",
                        "acknowledged_by", "acknowledged_on"}
     assert set(AlertView.model_fields) == columns - {"event_id"}
     items = await listed(db)
@@ -243,3 +250,26 @@ async def test_the_running_service_consumes_both_events_and_serves_the_feed(
     finally:
         await nc.close()
         await app.stop()
+
+
+def attendance(response: str, organisation: str = ORG) -> PartyAttendance:
+    start = datetime(2026, 12, 3, 17, 0, tzinfo=UTC)  # 4 December, 01:00 in Kuala Lumpur
+    return PartyAttendance(
+        booking_id=uuid7(), mediation_id=uuid7(), case_id=uuid7(), organisation=organisation,
+        starts_at=start, ends_at=start + timedelta(hours=1), timezone="Asia/Kuala_Lumpur",
+        sequence=0, response=response,  # type: ignore[arg-type]
+        party=PartyRef(party_id=uuid7(), role="employer", alias="Employer HR",
+                       timezone="Asia/Kuala_Lumpur", language="en"))
+
+
+async def test_a_declined_or_missed_session_alerts_the_team(db: Database) -> None:
+    assert await raise_(db, attendance("accepted")) is None  # nothing to do
+    declined = await raise_(db, attendance("declined"))
+    missed = await raise_(db, attendance("no-show", organisation=OTHER))
+    assert declined is not None
+    assert missed is not None
+    [mine] = await listed(db)
+    assert (mine.kind, mine.party, mine.due_on, mine.assigned_to) == (
+        "session-declined", "employer: Employer HR", date(2026, 12, 4), None)  # local day
+    [theirs] = await listed(db, MAP)
+    assert theirs.kind == "session-no-show"

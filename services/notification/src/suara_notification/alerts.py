@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from datetime import date
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.alerts import AcknowledgeAlert, AlertList, AlertsQuery, AlertView
-from suara_contracts.events import ClusterDetected, DeadlineBreached
+from suara_contracts.events import ClusterDetected, DeadlineBreached, PartyAttendance
 from suara_contracts.rpc import Actor
 from suara_kit.clock import today
 from suara_kit.errors import Conflict, Forbidden, NotFound
@@ -29,9 +30,22 @@ HANDLER = "case-handler"
 CLUSTER = "cluster"
 
 
-def alert_for(event_id: UUID, event: DeadlineBreached | ClusterDetected, on: date) -> TeamAlert:
+Alerting = DeadlineBreached | ClusterDetected | PartyAttendance
+
+
+def alert_for(event_id: UUID, event: Alerting, on: date) -> TeamAlert | None:
     """The alert an event raises, on the day it arrives. A deadline is for the handler the
-    case is assigned to (None: the whole team); a cluster is for the whole team."""
+    case is assigned to (None: the whole team); a cluster is for the whole team; a party that
+    declined a mediation session or did not come to it is for the whole team (an acceptance
+    raises nothing)."""
+    if isinstance(event, PartyAttendance):
+        if event.response == "accepted":
+            return None
+        local_day = event.starts_at.astimezone(ZoneInfo(event.timezone)).date()
+        return TeamAlert(alert_id=uuid7(), event_id=event_id, organisation=event.organisation,
+                         kind=f"session-{event.response}", case_ids=[str(event.case_id)],
+                         due_on=local_day, raised_on=on,
+                         party=f"{event.party.role}: {event.party.alias}"[:100])
     if isinstance(event, DeadlineBreached):
         return TeamAlert(alert_id=uuid7(), event_id=event_id, organisation=event.organisation,
                          kind=f"deadline-{event.kind}", case_ids=[str(event.case_id)],
@@ -43,11 +57,14 @@ def alert_for(event_id: UUID, event: DeadlineBreached | ClusterDetected, on: dat
 
 
 async def raise_alert(session: AsyncSession, event_id: UUID,
-                      event: DeadlineBreached | ClusterDetected) -> TeamAlert | None:
-    """Store the event's alert once; None when this event raised one already."""
+                      event: Alerting) -> TeamAlert | None:
+    """Store the event's alert once; None when this event raised one already, or raises
+    none."""
     if await repository.alert_from_event(session, event_id) is not None:
         return None
     alert = alert_for(event_id, event, today())
+    if alert is None:
+        return None
     session.add(alert)
     await session.flush()
     return alert
@@ -68,7 +85,7 @@ def view(alert: TeamAlert) -> AlertView:
                      kind=alert.kind,  # type: ignore[arg-type]
                      case_ids=[UUID(str(c)) for c in alert.case_ids], due_on=alert.due_on,
                      window_days=alert.window_days, respondent=alert.respondent,
-                     assigned_to=alert.assigned_to, raised_on=alert.raised_on,
+                     party=alert.party, assigned_to=alert.assigned_to, raised_on=alert.raised_on,
                      acknowledged_by=alert.acknowledged_by,
                      acknowledged_on=alert.acknowledged_on)
 

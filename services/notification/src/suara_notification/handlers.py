@@ -12,6 +12,7 @@ from suara_contracts.events import (
     CaseShredded,
     ClusterDetected,
     DeadlineBreached,
+    PartyAttendance,
     ReporterFollowUp,
     ReporterMessage,
 )
@@ -55,8 +56,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
         async with app.transaction() as session:
             return await alerts.acknowledge(session, command)
 
-    async def on_alert(session: AsyncSession, event_id: UUID,
-                       event: DeadlineBreached | ClusterDetected) -> None:
+    async def on_alert(session: AsyncSession, event_id: UUID, event: alerts.Alerting) -> None:
         # the in-app feed; email, SMS and webhooks (later) deliver the same row from here
         await alerts.raise_alert(session, event_id, event)
 
@@ -67,6 +67,9 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
                  on_alert)
     app.on_event(Evt.CLUSTER_DETECTED, ClusterDetected, "notification-cluster-detected",
                  on_alert)
+    app.on_event(Evt.PARTY_RESPONDED, PartyAttendance, "notification-party-responded",
+                 on_alert)
+    app.on_event(Evt.PARTY_NO_SHOW, PartyAttendance, "notification-party-no-show", on_alert)
     app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "notification-reporter-follow-up",
                  on_follow_up)
     app.on_event(Evt.REPORTER_MESSAGE, ReporterMessage, "notification-reporter-message",

@@ -77,11 +77,14 @@ class TeamAlert(Base, table=True):
     event_id: UUID = Field(unique=True, description="the event it came from: stored once")
     organisation: str = Field(max_length=64, index=True)
     kind: str = Field(max_length=24, description=(
-        "deadline-acknowledge, deadline-feedback, deadline-update or cluster"))
+        "deadline-acknowledge, deadline-feedback, deadline-update, cluster, session-declined "
+        "or session-no-show"))
     case_ids: list = Field(sa_column=Column(JSON, nullable=False))
     due_on: date | None = None
     window_days: int | None = None
     respondent: str | None = Field(default=None, max_length=200)
+    party: str | None = Field(default=None, max_length=100, description=(
+        "a session alert's party by role and alias, never a name"))
     assigned_to: str | None = Field(default=None, max_length=200, description=(
         "who should act; None: the whole team"))
     raised_on: date
