@@ -1,5 +1,6 @@
 """A submission sent with distinctive X-Forwarded-For, User-Agent and Referer values leaves
-none of them in any database file, log or the JetStream store."""
+none of them in any database file, log or the JetStream store; and what the worker wrote is
+nowhere in clear either (sealed with data keys at rest, with the events key in flight)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ CANARIES = {
     "X-Real-IP": "192.0.2.201",
     "Forwarded": "for=192.0.2.202;proto=https",
 }
-NARRATIVE = "positive-control-narrative-3b7f: my agency took my passport"
+NARRATIVE = "narrative-3b7f: my agency took my passport"  # sealed: found nowhere in clear
 
 
 def files_containing(root: Path, needle: bytes) -> list[Path]:
@@ -36,9 +37,9 @@ def test_identifying_headers_are_never_kept(start_stack: Callable[..., Stack]) -
     with OtlpSink() as traces:
         stack = start_stack({"SUARA_OTLP_ENDPOINT": traces.endpoint})
         with httpx.Client(base_url=stack.gateway_url, timeout=15, headers=CANARIES) as api:
-            submit_and_follow(stack, api)
+            reference = submit_and_follow(stack, api)
         stack.stop()  # flush every store, log and span exporter before reading them
-    scan(stack.var_dir)
+    scan(stack.var_dir.parent, reference)  # var/ and, on SQLite, the database files
     exported = traces.received
     assert b"POST /api/v1/reports" in exported, "no spans were exported: the check sees nothing"
     assert b"process suara.evt.intake.submission.received.v1" in exported
@@ -54,8 +55,8 @@ def spread(headers: dict[str, str]) -> list[str]:
     return [p for p in parts if len(p) >= 6]
 
 
-def submit_and_follow(stack: Stack, api: httpx.Client) -> None:
-    """Report, follow up and let a case open, all with the canary headers."""
+def submit_and_follow(stack: Stack, api: httpx.Client) -> str:
+    """Report, follow up and let a case open, all with the canary headers; the reference."""
     reply = api.post("/api/v1/reports", json={
         "organisation": "tenaganita",
         "answers": {"categories": ["document-retention"], "what_happened": NARRATIVE,
@@ -72,13 +73,21 @@ def submit_and_follow(stack: Stack, api: httpx.Client) -> None:
     while not api.get("/api/v1/cases", headers=handler).json()["items"]:
         assert time.monotonic() < deadline, "case never opened"
         time.sleep(0.2)
+    return str(reply.json()["reference"])
 
 
-def scan(var: Path) -> None:
-    """No canary anywhere under var/, while the positive control is found."""
-    assert files_containing(var, NARRATIVE.encode()), "scan reads no store: control not found"
+def scan(var: Path, reference: str) -> None:
+    """No canary and no narrative anywhere under `var`, while positive controls (kept in clear
+    on purpose) are found in the SQLite databases, if any, and the JetStream store."""
+    if any(var.rglob("*.sqlite")):
+        databases = [p for p in files_containing(var, reference.encode()) if ".sqlite" in p.name]
+        assert databases, "scan reads no database: the report's reference was not found"
+    stream = [p for p in files_containing(var, b"suara.evt.intake.submission.received.v1")
+              if "jetstream" in str(p)]
+    assert stream, "scan reads no JetStream store: the event's subject was not found"
     assert any(p.suffix == ".log" for p in var.rglob("*")), "no log files were scanned"
-    assert any("jetstream" in str(p) for p in var.rglob("*")), "no JetStream store was scanned"
+    found = files_containing(var, NARRATIVE.encode())
+    assert not found, f"what the worker wrote is kept in clear in {found}"
     for needle in spread(CANARIES):
         found = files_containing(var, needle.encode())
         assert not found, f"header value {needle!r} kept in {found}"
