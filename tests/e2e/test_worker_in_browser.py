@@ -37,6 +37,7 @@ def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
         page = phone.new_page()
         page.goto(stack.gateway_url + "/")
         page.click("a[hreflang=id]")
+        page.wait_for_load_state("load")  # the form's stylesheet hides conditional questions
         assert page.locator("html").get_attribute("lang") == "id"
         page.select_option("#organisation", "tenaganita")
         assert not page.is_visible("#q-owed")  # asked only about wages or fees (CSS, no script)
