@@ -14,7 +14,7 @@ from suara_intake.formstore import FormStore
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import DataKeys
 from suara_intake.settings import IntakeSettings
-from suara_kit.datakeys import SESSION_KEY, key_ring
+from suara_kit.datakeys import use_keys
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.i18n import LOCALES
@@ -29,7 +29,7 @@ ORGS = ["tenaganita"]
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("intake")) as database:
-        database.info[SESSION_KEY] = key_ring(IntakeSettings(), DataKeys)
+        use_keys(database, IntakeSettings(), DataKeys)
         yield database
 
 

@@ -26,7 +26,7 @@ from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Attachment, DataKeys, Submission
 from suara_intake.settings import IntakeSettings
 from suara_kit.clock import today, utcnow
-from suara_kit.datakeys import SESSION_KEY, key_ring
+from suara_kit.datakeys import use_keys
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from suara_kit.ids import uuid7
@@ -48,7 +48,7 @@ STORE = FormStore()
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("intake")) as database:
-        database.info[SESSION_KEY] = key_ring(IntakeSettings(), DataKeys)
+        use_keys(database, IntakeSettings(), DataKeys)
         await STORE.ensure_default(database)
         yield database
 

@@ -34,7 +34,7 @@ from suara_intake.handlers import MIGRATIONS, build
 from suara_intake.models import Attachment, DataKeys, Inbox, Submission
 from suara_intake.settings import IntakeSettings
 from suara_kit.clock import today, utcnow
-from suara_kit.datakeys import SESSION_KEY, Shredded, key_ring
+from suara_kit.datakeys import Shredded, use_keys
 from suara_kit.db import Database
 from suara_kit.errors import Gone, NotFound
 from suara_kit.ids import uuid7
@@ -75,7 +75,7 @@ def vault() -> Vault:
 
 
 def with_ring(database: Database) -> Database:
-    database.info[SESSION_KEY] = key_ring(IntakeSettings(), DataKeys)
+    use_keys(database, IntakeSettings(), DataKeys)
     return database
 
 

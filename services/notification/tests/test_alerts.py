@@ -26,7 +26,7 @@ from suara_contracts.events import (
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.clock import today, utcnow
-from suara_kit.datakeys import SESSION_KEY, key_ring
+from suara_kit.datakeys import use_keys
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound
 from suara_kit.ids import uuid7
@@ -47,7 +47,7 @@ MAP = Actor(subject="handler-map", roles=["case-handler"], organisation=OTHER)
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("notification")) as database:
-        database.info[SESSION_KEY] = key_ring(NotificationSettings(), DataKeys)
+        use_keys(database, NotificationSettings(), DataKeys)
         yield database
 
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 from suara_contracts.events import ReporterMessage
 from suara_contracts.rpc import InboxQuery
 from suara_kit.clock import today
-from suara_kit.datakeys import SESSION_KEY, key_ring
+from suara_kit.datakeys import use_keys
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
@@ -24,7 +24,7 @@ from suara_notification.settings import NotificationSettings
 @pytest.fixture
 async def db(database_url: Callable[[str], str]) -> AsyncIterator[Database]:
     async with migrated(MIGRATIONS, database_url("notification")) as database:
-        database.info[SESSION_KEY] = key_ring(NotificationSettings(), DataKeys)
+        use_keys(database, NotificationSettings(), DataKeys)
         yield database
 
 

@@ -20,7 +20,7 @@ from suara_contracts.events import CaseShredded, Envelope, ReporterFollowUp, Rep
 from suara_contracts.rpc import Inbox, InboxQuery
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.clock import today, utcnow
-from suara_kit.datakeys import SESSION_KEY, key_ring
+from suara_kit.datakeys import use_keys
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
 from suara_kit.messaging import call
@@ -35,7 +35,7 @@ SHREDDED_ON = date(2031, 5, 1)
 
 
 def with_ring(database: Database) -> Database:
-    database.info[SESSION_KEY] = key_ring(NotificationSettings(), DataKeys)
+    use_keys(database, NotificationSettings(), DataKeys)
     return database
 
 

@@ -34,7 +34,8 @@ from suara_cases.referral_models import CaseReferral
 from suara_cases.states import CaseStatus
 from suara_contracts.events import CaseShredded
 from suara_contracts.referrals import SharedCase
-from suara_kit.datakeys import SESSION_KEY, DataKey, Shredded, key_ring, ring_of
+from suara_kit import datakeys
+from suara_kit.datakeys import DataKey, Shredded, ring_of
 from suara_kit.db import Database
 from suara_kit.ids import uuid7
 
@@ -50,7 +51,7 @@ def reported(answers: dict[str, Any]) -> dict[str, Any]:
 
 def use_keys(db: Database, settings: Any) -> None:
     """Give every session of `db` the service's data-key ring (from `settings.content_key`)."""
-    db.info[SESSION_KEY] = key_ring(settings, DataKeys)
+    datakeys.use_keys(db, settings, DataKeys)
 
 
 async def new_key(session: AsyncSession, case: Case) -> DataKey:

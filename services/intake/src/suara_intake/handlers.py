@@ -48,7 +48,7 @@ from suara_intake.attachments import NatsStagedFiles, Vault
 from suara_intake.formstore import FormStore
 from suara_intake.models import DataKeys, Inbox, Outbox
 from suara_intake.settings import IntakeSettings
-from suara_kit.datakeys import SESSION_KEY, key_ring
+from suara_kit.datakeys import use_keys
 from suara_kit.errors import Conflict, NotFound
 from suara_kit.sealing import Sealer
 from suara_kit.service import ServiceApp
@@ -61,7 +61,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     settings = settings or IntakeSettings()
     app = ServiceApp("intake", settings, migrations=MIGRATIONS, outbox=Outbox, inbox=Inbox,
                      rpc_prefix=Rpc.INTAKE)
-    app.db.info[SESSION_KEY] = key_ring(settings, DataKeys)
+    use_keys(app.db, settings, DataKeys)
     store = FormStore()
     files = NatsStagedFiles(lambda: app.nc)
     vault = Vault(files, Sealer(settings.attachment_key.get_secret_value(),

@@ -36,11 +36,11 @@ from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_kit.clock import utcnow
-from suara_kit.db import UTCDateTime
+from suara_kit.db import Database, UTCDateTime
 from suara_kit.errors import Gone
 from suara_kit.sealing import Sealer, SealError
 
-__all__ = ["DataKey", "DataKeyRow", "KeyRing", "Shredded", "key_ring", "ring_of"]
+__all__ = ["DataKey", "DataKeyRow", "KeyRing", "Shredded", "key_ring", "ring_of", "use_keys"]
 
 VERSION = 1
 _NONCE_LEN = 12
@@ -152,6 +152,12 @@ def key_ring(settings: Any, row: type[DataKeyRow]) -> KeyRing:
 
 
 SESSION_KEY = "suara.data-keys"
+
+
+def use_keys(db: Database, settings: Any, row: type[DataKeyRow]) -> None:
+    """Give every session of `db` the service's key ring over its `row` table, from
+    `settings.content_key` (read back with `ring_of`)."""
+    db.info[SESSION_KEY] = key_ring(settings, row)
 
 
 def ring_of(session: AsyncSession) -> KeyRing:

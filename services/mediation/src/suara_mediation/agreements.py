@@ -38,14 +38,13 @@ from suara_contracts.events import ObligationMissed
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.clock import today
-from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from suara_kit.errors import Conflict, NotFound
 from suara_kit.ids import uuid7
 from suara_kit.service import ServiceApp
-from suara_mediation import audit, outside_options, repository
+from suara_mediation import audit, mediations, outside_options
 from suara_mediation.agreement_models import Agreement, Obligation
-from suara_mediation.models import KnownCase
+from suara_mediation.resources import invalid
 
-MEDIATOR = "mediator"
 DRAFT, SIGNED = "draft", "signed"
 PENDING, MET, MISSED = "pending", "met", "missed"
 FLAG_WORDS = {"waives-right": "gives up one of the worker's rights",
@@ -53,25 +52,11 @@ FLAG_WORDS = {"waives-right": "gives up one of the worker's rights",
 Emit = Callable[[AsyncSession, str, BaseModel], UUID]
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "message": message}])
-
-
-async def _case(session: AsyncSession, actor: Actor, case_id: UUID) -> KnownCase:
-    if MEDIATOR not in actor.roles:
-        raise Forbidden("Only a mediator can work on agreements.")
-    case = await repository.case_by_id(session, case_id)
-    if case is None or actor.organisation is None or case.organisation != actor.organisation:
-        raise NotFound("No such case in your organisation, or it is not open yet.")
-    return case
-
-
 async def _agreement(session: AsyncSession, actor: Actor, agreement_id: UUID,
                      lock: bool = False) -> Agreement:
-    if MEDIATOR not in actor.roles:
-        raise Forbidden("Only a mediator can work on agreements.")
+    organisation = mediations.require_mediator(actor)
     row = await session.get(Agreement, agreement_id, with_for_update=lock)
-    if row is None or row.organisation != actor.organisation:
+    if row is None or row.organisation != organisation:
         raise NotFound("No such agreement in your organisation.")
     return row
 
@@ -104,16 +89,16 @@ def _check_terms(terms: list[ObligationTerm]) -> None:
         flags = term.found_flags()
         if flags and not (term.flag_reason or "").strip():
             what = " and ".join(FLAG_WORDS[f] for f in flags)
-            raise _invalid(f"obligations[{i}].flag_reason",
-                           f"this term {what}: record why it is acceptable to the worker")
+            raise invalid((f"obligations[{i}].flag_reason",
+                           f"this term {what}: record why it is acceptable to the worker"))
 
 
 async def draft(session: AsyncSession, command: DraftAgreement) -> AgreementView:
     """A draft agreement for a case of the mediator's organisation."""
-    case = await _case(session, command.actor, command.case_id)
+    case = await mediations.case_of(session, command.actor, command.case_id)
     if command.worker_language not in outside_options.LANGUAGES:
-        raise _invalid("worker_language", "one of " + ", ".join(sorted(
-            outside_options.LANGUAGES)))
+        raise invalid(("worker_language", "one of " + ", ".join(sorted(
+            outside_options.LANGUAGES))))
     _check_terms(command.obligations)
     agreement = Agreement(id=uuid7(), case_id=case.case_id, organisation=case.organisation,
                           status=DRAFT, drafted_by=command.actor.subject, drafted_on=today(),
@@ -138,7 +123,7 @@ async def get(session: AsyncSession, query: AgreementQuery) -> AgreementView:
 
 
 async def of_case(session: AsyncSession, query: CaseAgreementsQuery) -> AgreementList:
-    case = await _case(session, query.actor, query.case_id)
+    case = await mediations.case_of(session, query.actor, query.case_id)
     await audit.record(session, query.actor.subject, "agreement-list", case.case_id)
     agreements = await session.exec(select(Agreement).where(
         Agreement.case_id == case.case_id).order_by(col(Agreement.id)))
@@ -153,8 +138,8 @@ async def acknowledge_options(session: AsyncSession, command: AcknowledgeOptions
     if agreement.status != DRAFT:
         raise Conflict("This agreement is signed already.")
     if command.language != agreement.worker_language:
-        raise _invalid("language", f"the worker reads {agreement.worker_language}: show them "
-                                   "the text in that language")
+        raise invalid(("language", f"the worker reads {agreement.worker_language}: show them "
+                                   "the text in that language"))
     if command.text_version != outside_options.VERSION:
         raise Conflict(f"The text of the outside options changed (now version "
                        f"{outside_options.VERSION}); show the worker the current text.")

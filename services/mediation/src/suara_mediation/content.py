@@ -13,8 +13,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.events import CaseShredded
-from suara_kit.datakeys import SESSION_KEY, DataKey, Shredded, ring_of
-from suara_kit.datakeys import key_ring as _key_ring
+from suara_kit import datakeys
+from suara_kit.datakeys import DataKey, Shredded, ring_of
 from suara_kit.db import Database
 from suara_mediation import repository
 from suara_mediation.models import DataKeys, KnownCase
@@ -22,7 +22,7 @@ from suara_mediation.models import DataKeys, KnownCase
 
 def use_keys(db: Database, settings: Any) -> None:
     """Give every session of `db` mediation's data-key ring (from `settings.content_key`)."""
-    db.info[SESSION_KEY] = _key_ring(settings, DataKeys)
+    datakeys.use_keys(db, settings, DataKeys)
 
 
 async def key_for_writing(session: AsyncSession, case: KnownCase) -> DataKey:

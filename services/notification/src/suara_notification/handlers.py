@@ -18,7 +18,7 @@ from suara_contracts.events import (
 )
 from suara_contracts.rpc import Inbox, InboxQuery
 from suara_contracts.subjects import Evt, Rpc
-from suara_kit.datakeys import SESSION_KEY, key_ring
+from suara_kit.datakeys import use_keys
 from suara_kit.service import ServiceApp
 from suara_notification import alerts, content, service
 from suara_notification.models import DataKeys, EventInbox, Outbox
@@ -32,7 +32,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     settings = settings or NotificationSettings()
     app = ServiceApp("notification", settings, migrations=MIGRATIONS, outbox=Outbox,
                      inbox=EventInbox, rpc_prefix=Rpc.NOTIFICATION)
-    app.db.info[SESSION_KEY] = key_ring(settings, DataKeys)
+    use_keys(app.db, settings, DataKeys)
 
     async def inbox(query: InboxQuery) -> Inbox:
         # Only the gateway calls this, after intake has verified the reporter's receipt.
