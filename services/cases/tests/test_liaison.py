@@ -45,6 +45,7 @@ from suara_kit.datakeys import Shredded
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
+from suara_kit.service import ServiceApp
 from suara_kit.testing import migrated
 
 ANI = Actor(subject="handler-ani-7q", roles=["case-handler"], organisation="tenaganita")
@@ -78,6 +79,8 @@ class App:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.db.transaction() as session:
             yield session
+
+    transactional = ServiceApp.transactional  # the service's own wrapper, over these
 
 
 async def call(db: Database, subject: str, command: BaseModel) -> Any:

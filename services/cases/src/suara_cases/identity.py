@@ -11,7 +11,6 @@ decision, read and refusal is in the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -33,20 +32,12 @@ from suara_contracts.identity import (
 )
 from suara_contracts.subjects import Rpc
 from suara_kit.clock import today
-from suara_kit.errors import Conflict, Forbidden, NotFound, SuaraError
+from suara_kit.errors import Conflict, Forbidden, NotFound, RefusedAfterCommit
 from suara_kit.ids import uuid7
 from suara_kit.service import ServiceApp
 
 OPEN_DAYS = 7
 PENDING, APPROVED, REFUSED = "pending", "approved", "refused"
-
-
-class Refusal(Exception):
-    """A refusal to raise after its audit entry is committed."""
-
-    def __init__(self, error: SuaraError) -> None:
-        super().__init__(error.detail)
-        self.error = error
 
 
 def view(request: IdentityRequest) -> IdentityRequestView:
@@ -115,7 +106,7 @@ async def decide(session: AsyncSession, command: DecideIdentity) -> IdentityRequ
         raise NotFound("No such identity request in your organisation.")
     if row.requested_by == actor.subject:
         await audit.record(session, actor.subject, "identity-self-approval-refused", row.case_id)
-        raise Refusal(Forbidden("You asked for this identity: another handler of your "
+        raise RefusedAfterCommit(Forbidden("You asked for this identity: another handler of your "
                                 "organisation must approve or refuse it."))
     if row.status != PENDING:
         raise Conflict(f"This request was already {row.status} by {row.decided_by}.")
@@ -139,7 +130,7 @@ async def open_identity(session: AsyncSession, query: CaseIdentityQuery) -> Iden
         if r.open_until is not None and r.open_until >= today()]
     if not approved:
         await audit.record(session, actor.subject, "identity-read-refused", case.id)
-        raise Refusal(Conflict(
+        raise RefusedAfterCommit(Conflict(
             "Opening the reporter's identity needs your request, with the reporter's recorded "
             "consent, approved by another handler in the last "
             f"{OPEN_DAYS} days: POST /api/v1/cases/{case.id}/identity-requests."))
@@ -149,27 +140,13 @@ async def open_identity(session: AsyncSession, query: CaseIdentityQuery) -> Iden
                         open_until=approved[0].open_until)  # type: ignore[arg-type]
 
 
-Handler = Callable[[Any], Awaitable[BaseModel]]
-
-
-def endpoints(app: ServiceApp) -> list[tuple[str, type[BaseModel], Handler]]:
-    """The identity subjects; a refusal is raised only after its audit entry is committed."""
-
-    def serve(call: Callable[[AsyncSession, Any], Awaitable[BaseModel]]) -> Handler:
-        async def handle(command: Any) -> BaseModel:
-            refused: Refusal | None = None
-            async with app.transaction() as session:
-                try:
-                    return await call(session, command)
-                except Refusal as refusal:
-                    refused = refusal
-            raise refused.error
-        return handle
-
+def endpoints(app: ServiceApp) -> list[tuple[str, type[BaseModel], Any]]:
+    """The identity subjects, each in one transaction; a refusal is raised only after its
+    audit entry is committed."""
     return [
-        (Rpc.CASES_IDENTITY_REQUEST, RequestIdentity, serve(request)),
-        (Rpc.CASES_IDENTITY_REQUESTS, CaseIdentityQuery, serve(of_case)),
-        (Rpc.CASES_IDENTITY_PENDING, PendingIdentityQuery, serve(pending)),
-        (Rpc.CASES_IDENTITY_DECIDE, DecideIdentity, serve(decide)),
-        (Rpc.CASES_IDENTITY_OPEN, CaseIdentityQuery, serve(open_identity)),
+        (Rpc.CASES_IDENTITY_REQUEST, RequestIdentity, app.transactional(request)),
+        (Rpc.CASES_IDENTITY_REQUESTS, CaseIdentityQuery, app.transactional(of_case)),
+        (Rpc.CASES_IDENTITY_PENDING, PendingIdentityQuery, app.transactional(pending)),
+        (Rpc.CASES_IDENTITY_DECIDE, DecideIdentity, app.transactional(decide)),
+        (Rpc.CASES_IDENTITY_OPEN, CaseIdentityQuery, app.transactional(open_identity)),
     ]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -49,7 +48,7 @@ from suara_contracts.liaison import (
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc
 from suara_kit.clock import today
-from suara_kit.errors import Conflict, Forbidden, NotFound, SuaraError, ValidationFailed
+from suara_kit.errors import Conflict, Forbidden, NotFound, RefusedAfterCommit, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.service import ServiceApp
 
@@ -140,14 +139,6 @@ def liaison_view(case: Case, share: LiaisonShare, summary: str | None,
                                  mode=s.mode) for s in sessions if not s.cancelled])
 
 
-@dataclass
-class Result:
-    """A reply, or a refusal to raise once its audit entry is committed."""
-
-    reply: BaseModel | None
-    refused: SuaraError | None = None
-
-
 # the handler's side
 async def share(session: AsyncSession, command: ShareWithLiaison) -> LiaisonShareView:
     """Share a case with an employer liaison, under a new alias, with the handler's summary."""
@@ -216,7 +207,7 @@ async def liaison_cases(session: AsyncSession, query: LiaisonCasesQuery) -> Liai
     return LiaisonCaseList(items=items)
 
 
-async def liaison_case(session: AsyncSession, query: LiaisonCaseQuery) -> Result:
+async def liaison_case(session: AsyncSession, query: LiaisonCaseQuery) -> LiaisonCase:
     """One case shared with the calling liaison, by alias. Another liaison's alias, a revoked
     share and an alias that never existed all answer the same 404 (audited as refused)."""
     liaison = require_liaison(query.actor)
@@ -226,11 +217,11 @@ async def liaison_case(session: AsyncSession, query: LiaisonCaseQuery) -> Result
     if row is None or case is None or row.liaison != liaison or row.revoked_on is not None:
         await audit.record(session, query.actor.subject, "liaison-read-refused",
                            row.case_id if row is not None else None)
-        return Result(None, refused=NotFound(NOT_YOURS))
+        raise RefusedAfterCommit(NotFound(NOT_YOURS))
     sessions = await repository.sessions_of(session, [case.id])
     await audit.record(session, query.actor.subject, "liaison-read", case.id)
-    return Result(liaison_view(case, row, await summary_of(session, case, row),
-                               sessions.get(case.id, [])))
+    return liaison_view(case, row, await summary_of(session, case, row),
+                        sessions.get(case.id, []))
 
 
 # endpoints
@@ -241,18 +232,7 @@ def endpoints(app: ServiceApp) -> list[tuple[str, type[BaseModel], Handler]]:
     """The liaison subjects with their handlers, each in one transaction; a refusal is raised
     only after its audit entry is committed."""
 
-    def serve(call: Callable[[AsyncSession, Any], Awaitable[Result | BaseModel]]) -> Handler:
-        async def handle(command: Any) -> BaseModel:
-            async with app.transaction() as session:
-                result = await call(session, command)
-            if not isinstance(result, Result):
-                return result
-            if result.refused is not None:
-                raise result.refused
-            assert result.reply is not None
-            return result.reply
-        return handle
-
+    serve = app.transactional
     return [
         (Rpc.CASES_LIAISON_SHARE, ShareWithLiaison, serve(share)),
         (Rpc.CASES_LIAISON_SHARES, LiaisonSharesQuery, serve(shares)),

@@ -71,6 +71,16 @@ class Unavailable(SuaraError):
     status, slug, title = 503, "unavailable", "Service unavailable"
 
 
+class RefusedAfterCommit(Exception):
+    """Raised by a rule run through `ServiceApp.transactional` to refuse a request but keep
+    what its transaction wrote (an audit entry of the refusal): the transaction commits, then
+    `error` is raised to the caller."""
+
+    def __init__(self, error: SuaraError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
 _BY_STATUS: dict[int, type[SuaraError]] = {
     cls.status: cls
     for cls in (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, ValidationFailed,

@@ -24,6 +24,7 @@ from suara_contracts.rpc import Health, HealthQuery
 from suara_kit import migrate, telemetry
 from suara_kit.clock import utcnow
 from suara_kit.db import Database
+from suara_kit.errors import RefusedAfterCommit
 from suara_kit.logs import configure_logging
 from suara_kit.messaging import (
     Concurrency,
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 D = TypeVar("D", bound=BaseModel)
 EVENTS_INFO = b"suara-events-v1"
 Req = TypeVar("Req", bound=BaseModel)
+Rep = TypeVar("Rep", bound=BaseModel)
 
 
 def events_sealer(settings: ServiceSettings) -> Sealer:
@@ -75,6 +77,21 @@ class ServiceApp:
         self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
 
     # registration
+    def transactional(self, rule: Callable[[AsyncSession, Req], Awaitable[Rep]]
+                      ) -> Callable[[Req], Awaitable[Rep]]:
+        """An RPC handler running `rule(session, request)` in one transaction (its events
+        go out through the outbox). A `RefusedAfterCommit` from the rule commits what the
+        rule wrote before refusing, e.g. the audit entry of a refused read."""
+        async def handle(request: Req) -> Rep:
+            refused: RefusedAfterCommit | None = None
+            async with self.transaction() as session:
+                try:
+                    return await rule(session, request)
+                except RefusedAfterCommit as refusal:
+                    refused = refusal
+            raise refused.error
+        return handle
+
     def rpc(self, subject: str, model: type[Req],
             handler: Callable[[Req], Awaitable[BaseModel]]) -> None:
         """Serve `subject` (under this service's versioned prefix) with a typed handler."""

@@ -219,12 +219,7 @@ Handler = Callable[[Any], Awaitable[BaseModel]]
 
 
 def endpoints(app: ServiceApp) -> list[tuple[str, type[BaseModel], Handler]]:
-    def serve(call: Callable[[AsyncSession, Any], Awaitable[BaseModel]]) -> Handler:
-        async def handle(command: Any) -> BaseModel:
-            async with app.transaction() as session:
-                return await call(session, command)
-        return handle
-
+    serve = app.transactional
     return [
         (Rpc.MEDIATION_AGREEMENT_DRAFT, DraftAgreement, serve(draft)),
         (Rpc.MEDIATION_AGREEMENT_GET, AgreementQuery, serve(get)),
