@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, false
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, false
 from sqlmodel import Field
 
 from suara_kit.datakeys import DataKeyRow
@@ -98,3 +98,148 @@ class Outbox(OutboxRow, Base, table=True):
 
 class EventInbox(InboxRow, Base, table=True):
     """Handled event ids (table `inbox`); not the reporter's inbox."""
+
+
+# --- outbound delivery (email, SMS, partner webhooks) ------------------------------------
+
+
+class StaffRecipient(Base, table=True):
+    """A staff member who gets notifications: their address, language, time zone and
+    preferences, as they set them through the gateway (`/api/v1/me/notifications`)."""
+
+    __tablename__ = "staff_recipient"
+
+    subject: str = Field(primary_key=True, max_length=255, description="the OIDC `sub`")
+    organisation: str = Field(max_length=64, index=True)
+    roles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32, description="E.164, for urgent SMS")
+    language: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    quiet_from: time | None = Field(default=None, description="local start of quiet hours")
+    quiet_until: time | None = Field(default=None, description="local end of quiet hours")
+    digest: bool = Field(default=False, sa_column_kwargs={"server_default": false()},
+                         description="non-urgent email comes once a day, in one message")
+    digest_hour: int = Field(default=8, sa_column_kwargs={"server_default": "8"})
+    muted: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False),
+                        description="topics this person does not want by email or SMS")
+    sms_urgent: bool = Field(default=False, sa_column_kwargs={"server_default": false()},
+                             description="urgent topics also by SMS to `phone`")
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ReporterContact(Base, table=True):
+    """Where a reporter chose to get a content-free nudge ("you have an update") when their
+    inbox has something new. The address is sealed with the report's data key, so retention's
+    shredding deletes it with the rest; only this service ever reads it, to send."""
+
+    __tablename__ = "reporter_contact"
+
+    submission_id: UUID = Field(primary_key=True)
+    channel: str = Field(max_length=8, description="sms or email")
+    sealed_address: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    language: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    quiet_from: time | None = Field(default=time(21, 0))
+    quiet_until: time | None = Field(default=time(7, 0))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CaseIndex(Base, table=True):
+    """What notification knows of a case to route to the right people: its ids, organisation
+    and public reference (from CaseOpened); never content."""
+
+    __tablename__ = "case_index"
+
+    case_id: UUID = Field(primary_key=True)
+    submission_id: UUID = Field(index=True)
+    organisation: str = Field(max_length=64)
+    reference: str = Field(max_length=40)
+
+
+class Notification(Base, table=True):
+    """One message to one recipient on one channel, from one event (or one reminder): stored
+    once, whatever the event's redeliveries, and worked until sent, dead or cancelled. Holds
+    the template and its parameters (ids, dates, references: never what a reporter said);
+    the text is rendered when it is sent, in the recipient's language and time zone."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("event_key", "recipient", "channel",
+                                       name="uq_notification_event_recipient_channel"),)
+
+    id: UUID = Field(primary_key=True)
+    event_key: str = Field(max_length=120, description=(
+        "the event id, or `reminder:<booking>:<sequence>:<24h|1h>`, or `digest:<sub>:<day>`"))
+    recipient: str = Field(max_length=300, description=(
+        "`staff:<sub>`, `reporter:<submission>` or `webhook:<endpoint>`"))
+    channel: str = Field(max_length=16, description="email, sms or webhook")
+    organisation: str | None = Field(default=None, max_length=64, index=True)
+    topic: str = Field(max_length=40)
+    urgent: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    group: str | None = Field(default=None, max_length=120, index=True, description=(
+        "what the message is about, e.g. `booking:<id>`: reminders of a moved session are "
+        "cancelled by it"))
+    state: str = Field(max_length=12, index=True, description=(
+        "pending, digest (waits for the daily digest), sending, sent, dead, cancelled"))
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    provider: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, description=(
+        "which of the channel's providers is in use: 0 the primary, 1 the fallback"))
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Attempt(Base, table=True):
+    """One try at sending a notification: which provider, what came of it (a status and a
+    short reason, never the message)."""
+
+    __tablename__ = "notification_attempt"
+
+    id: UUID = Field(primary_key=True)
+    notification_id: UUID = Field(foreign_key="notification.id", index=True)
+    number: int
+    provider: str = Field(max_length=40)
+    status: str = Field(max_length=16, description=(
+        "sent, failed, refused (permanent), gone (410: endpoint disabled)"))
+    detail: str = Field(default="", max_length=300)
+    http_status: int | None = None
+    attempted_at: datetime = Field(sa_type=UTCDateTime)
+    duration_ms: int = 0
+
+
+class WebhookEndpoint(Base, table=True):
+    """A partner's webhook subscription: where to POST which event types of its organisation."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: UUID = Field(primary_key=True)
+    organisation: str = Field(max_length=64, index=True)
+    created_by: str = Field(max_length=255, description="the client or user that made it")
+    url: str = Field(max_length=2000)
+    description: str = Field(default="", max_length=300)
+    event_types: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    enabled: bool = Field(default=True)
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime, description=(
+        "the first failure since the last success; five days of it disables the endpoint"))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WebhookSecret(Base, table=True):
+    """A signing secret of an endpoint, sealed with the service's content key. After a
+    rotation the old secret signs alongside the new one until `expires_at`."""
+
+    __tablename__ = "webhook_secret"
+
+    id: UUID = Field(primary_key=True)
+    endpoint_id: UUID = Field(foreign_key="webhook_endpoint.id", index=True)
+    sealed_secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
