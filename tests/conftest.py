@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -67,8 +68,16 @@ class System:
 
 
 @pytest.fixture
+def notification_overrides() -> dict[str, Any]:
+    """Extra settings for the system's notification service (SMTP, SMS, webhooks); a test
+    module that needs them overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
 async def system(nats_url: str, database_url: Callable[[str], str], tmp_path: Path,
-                 spans: InMemorySpanExporter) -> AsyncIterator[System]:
+                 spans: InMemorySpanExporter,
+                 notification_overrides: dict[str, Any]) -> AsyncIterator[System]:
     """Intake, case-management, mediation-scheduling and notification on one nats-server,
     each with its own fresh database, and the gateway in front of them."""
     common = {"nats_url": nats_url, "var_dir": tmp_path, "env": "test"}
@@ -79,7 +88,8 @@ async def system(nats_url: str, database_url: Callable[[str], str], tmp_path: Pa
         "mediation-scheduling": build_mediation(
             MediationSettings(database_url=database_url("mediation"), **common)),
         "notification": build_notification(
-            NotificationSettings(database_url=database_url("notification"), **common)),
+            NotificationSettings(database_url=database_url("notification"), **common,
+                                 **notification_overrides)),
     }
     for app in services.values():
         await app.start()

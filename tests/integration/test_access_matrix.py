@@ -74,6 +74,9 @@ ALLOWED = frozenset({200, 201, 202, 204, 409, 422})  # "allowed, then business r
 HANDLER, PARTNER, COMMITTEE, MEDIATOR = "case-handler", "cso-partner", "worker-committee", "mediator"
 LIAISON = "employer-liaison"
 NOT_CONTENT_ROLES = frozenset({"admin", LIAISON})
+# staff of an organisation get notifications (the committee and admin accounts belong to none:
+# notification refuses them with a 403 that names why)
+NOTIFIED = f"{HANDLER}|{MEDIATOR}|{PARTNER}"
 
 RESPONDENT = "Matrix Plantation Sdn Bhd"
 CONFLICTED = "matrix-conflicted-colleague"  # a handler id with a conflict with RESPONDENT
@@ -131,6 +134,10 @@ POLICIES: dict[str, Policy] = {
     "POST /api/v1/me/conflicts": policy(
         HANDLER, "none", 201, {"respondent": "Matrix Unrelated Employer"}),
     "GET /api/v1/me/conflicts": policy(HANDLER, "none", 200),
+    # one's own notification preferences (a bad time zone: 422 from notification)
+    "GET /api/v1/me/notifications": policy(NOTIFIED, "none", 200),
+    "PUT /api/v1/me/notifications": policy(NOTIFIED, "none", 422, {"timezone": "Nowhere/Land"}),
+    "DELETE /api/v1/me/notifications": policy(NOTIFIED, "none", 200),
     # reporters' ratings: aggregates per organisation and quarter, small groups suppressed
     "GET /api/v1/satisfaction": policy(f"{HANDLER}|{COMMITTEE}", "none", 200),
     # aggregate statistics (k-suppressed): the committee any organisation, a handler their own
@@ -240,6 +247,23 @@ POLICIES: dict[str, Policy] = {
     "GET /api/v1/alerts": policy(HANDLER, "none", 200),
     "POST /api/v1/alerts/{alert_id}/acknowledge": policy(HANDLER, "none", 404),
     "GET /api/v1/liaison/cases/{alias}": policy(LIAISON, "liaison", 200),
+    # partner webhooks: an organisation's own configuration (ids and statuses, no content),
+    # managed by its partner system or an administrator *of that organisation*. The realm's
+    # admin belongs to none, so notification refuses it (a 403 naming the roles): among the
+    # matrix's actors only the partner is admitted. The bodies pass the gateway's schema, so
+    # that refusal is reached: a private URL is then a 422, an unknown webhook a 404.
+    "GET /api/v1/webhook-event-types": policy(f"{PARTNER}|admin", "none", 200),
+    "POST /api/v1/webhooks": policy(PARTNER, "none", 422, {
+        "url": "https://localhost/matrix", "event_types": ["case.opened"]}),
+    "GET /api/v1/webhooks": policy(PARTNER, "none", 200),
+    "GET /api/v1/webhooks/{webhook_id}": policy(PARTNER, "none", 404),
+    "PATCH /api/v1/webhooks/{webhook_id}": policy(PARTNER, "none", 404,
+                                                  {"description": "Matrix"}),
+    "DELETE /api/v1/webhooks/{webhook_id}": policy(PARTNER, "none", 404),
+    "POST /api/v1/webhooks/{webhook_id}/secret": policy(PARTNER, "none", 404),
+    "GET /api/v1/webhooks/{webhook_id}/deliveries": policy(PARTNER, "none", 404),
+    "POST /api/v1/webhooks/{webhook_id}/replay": policy(PARTNER, "none", 404, {
+        "since": "2026-01-01T00:00:00Z"}),
 }
 
 # /api/v1 routes that need no token (an optional one at most): each was chosen to be public.
@@ -249,6 +273,9 @@ PUBLIC = {
     "POST /api/v1/uploads", "POST /api/v1/reports", "POST /api/v1/reports/claim",
     "POST /api/v1/reports/lookup", "POST /api/v1/reports/follow-up",
     "POST /api/v1/reports/survey", "GET /api/v1/public/statistics",
+    # a reporter's nudge contact, proven by reference and receipt like a lookup
+    "POST /api/v1/reports/contact", "POST /api/v1/reports/contact/lookup",
+    "POST /api/v1/reports/contact/remove",
 }
 
 SUBJECT_PARAM = {"case": "case_id", "case-org": "case_id", "report": "reference",
@@ -265,7 +292,8 @@ FIXED_PARAMS = {"version": "1", "route_id": "matrix-route",  # for routes withou
                 "agreement_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f8",
                 "obligation_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f9",
                 "party_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fa",
-                "ballot_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fb"}
+                "ballot_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fb",
+                "webhook_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1fc"}
 # that must not exist: the harmless request on them is a 404 once access is granted
 
 # ---------------------------------------------------------------------------------------------

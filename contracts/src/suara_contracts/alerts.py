@@ -17,7 +17,7 @@ from pydantic import Field
 from suara_contracts.rpc import Actor, _Msg
 
 AlertKind = Literal["deadline-acknowledge", "deadline-feedback", "deadline-update", "cluster",
-                    "session-declined", "session-no-show"]
+                    "session-declined", "session-no-show", "delivery-failed"]
 
 
 class AlertsQuery(_Msg):

@@ -116,6 +116,9 @@ class CaseOpened(_Event):
     organisation: str
     status: str
     acknowledge_by: date
+    risk: RiskLevel = Field(default="normal", description=(
+        "high when intake flagged retaliation, confinement, a held passport or the like: "
+        "the team hears of it at once"))
 
 
 class CaseStatusChanged(_Event):
@@ -192,6 +195,9 @@ class SessionChanged(_Event):
     parties: list[PartyRef]
     cancel_reason: str | None = Field(default=None, description=(
         "a reason code (never the mediator's free-text note); set when cancelled"))
+    mediator: str | None = Field(default=None, description=(
+        "the staff account (OIDC subject) of the mediator running the mediation, who is sent "
+        "the change and the reminders"))
 
 
 class PartyAttendance(_Event):
@@ -207,6 +213,8 @@ class PartyAttendance(_Event):
     sequence: int
     party: PartyRef
     response: Literal["accepted", "declined", "no-show"]
+    mediator: str | None = Field(default=None, description=(
+        "the staff account (OIDC subject) of the mediator running the mediation"))
 
 
 class ReferralChanged(_Event):
@@ -222,6 +230,19 @@ class ReferralChanged(_Event):
     to_organisation: str
     from_status: str | None = Field(default=None, description="None when created")
     to_status: str
+
+
+class DeliveryDead(_Event):
+    """A notification that could not be delivered after every retry and the fallback
+    provider, parked on the dead-letter stream (`suara.dlq.notification-delivery`) for an
+    operator. Ids, channel and topic only: never the address, never the text."""
+
+    notification_id: UUID
+    channel: Literal["email", "sms", "webhook"]
+    topic: str
+    organisation: str | None = None
+    recipient_kind: Literal["staff", "reporter", "webhook"]
+    attempts: int
 
 
 EVENT_TYPES: dict[str, type[_Event]] = {

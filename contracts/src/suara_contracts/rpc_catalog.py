@@ -61,6 +61,14 @@ from suara_contracts.mediation import (
     UpdateResource,
 )
 from suara_contracts.notes import NoteList, NotesQuery, NoteView, WriteNote
+from suara_contracts.notifications import (
+    ReporterContactQuery,
+    ReporterContactView,
+    SetReporterContact,
+    SetStaffPreferences,
+    StaffPreferencesQuery,
+    StaffPreferencesView,
+)
 from suara_contracts.proposals import ProposeSlots, SlotProposals
 from suara_contracts.referrals import (
     CaseReferrals,
@@ -131,6 +139,21 @@ from suara_contracts.rpc import (
 )
 from suara_contracts.statistics import Statistics, StatisticsQuery
 from suara_contracts.subjects import Rpc
+from suara_contracts.webhooks import (
+    CreateWebhook,
+    DeliveriesQuery,
+    DeliveryList,
+    Replayed,
+    ReplayWebhook,
+    SecretRotated,
+    UpdateWebhook,
+    WebhookCreated,
+    WebhookDeleted,
+    WebhookList,
+    WebhookQuery,
+    WebhooksQuery,
+    WebhookView,
+)
 
 RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.INTAKE_FORM: (FormQuery, FormDefinition),
@@ -213,5 +236,19 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.NOTIFICATION_INBOX: (InboxQuery, Inbox),
     Rpc.NOTIFICATION_ALERTS: (AlertsQuery, AlertList),
     Rpc.NOTIFICATION_ALERT_ACKNOWLEDGE: (AcknowledgeAlert, AlertView),
+    Rpc.NOTIFICATION_STAFF_GET: (StaffPreferencesQuery, StaffPreferencesView),
+    Rpc.NOTIFICATION_STAFF_SET: (SetStaffPreferences, StaffPreferencesView),
+    Rpc.NOTIFICATION_STAFF_FORGET: (StaffPreferencesQuery, StaffPreferencesView),
+    Rpc.NOTIFICATION_CONTACT_GET: (ReporterContactQuery, ReporterContactView),
+    Rpc.NOTIFICATION_CONTACT_SET: (SetReporterContact, ReporterContactView),
+    Rpc.NOTIFICATION_CONTACT_REMOVE: (ReporterContactQuery, ReporterContactView),
+    Rpc.NOTIFICATION_WEBHOOK_CREATE: (CreateWebhook, WebhookCreated),
+    Rpc.NOTIFICATION_WEBHOOK_LIST: (WebhooksQuery, WebhookList),
+    Rpc.NOTIFICATION_WEBHOOK_GET: (WebhookQuery, WebhookView),
+    Rpc.NOTIFICATION_WEBHOOK_UPDATE: (UpdateWebhook, WebhookView),
+    Rpc.NOTIFICATION_WEBHOOK_DELETE: (WebhookQuery, WebhookDeleted),
+    Rpc.NOTIFICATION_WEBHOOK_ROTATE: (WebhookQuery, SecretRotated),
+    Rpc.NOTIFICATION_WEBHOOK_DELIVERIES: (DeliveriesQuery, DeliveryList),
+    Rpc.NOTIFICATION_WEBHOOK_REPLAY: (ReplayWebhook, Replayed),
     Rpc.NOTIFICATION_HEALTH: (HealthQuery, Health),
 }

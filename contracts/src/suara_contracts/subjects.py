@@ -109,6 +109,22 @@ class Rpc:
     # the case handlers' team alerts (suara_contracts.alerts)
     NOTIFICATION_ALERTS: Final = f"{NOTIFICATION}.alerts"
     NOTIFICATION_ALERT_ACKNOWLEDGE: Final = f"{NOTIFICATION}.alert-acknowledge"
+    # partner webhooks (suara_contracts.webhooks)
+    NOTIFICATION_WEBHOOK_CREATE: Final = f"{NOTIFICATION}.webhook-create"
+    NOTIFICATION_WEBHOOK_LIST: Final = f"{NOTIFICATION}.webhook-list"
+    NOTIFICATION_WEBHOOK_GET: Final = f"{NOTIFICATION}.webhook-get"
+    NOTIFICATION_WEBHOOK_UPDATE: Final = f"{NOTIFICATION}.webhook-update"
+    NOTIFICATION_WEBHOOK_DELETE: Final = f"{NOTIFICATION}.webhook-delete"
+    NOTIFICATION_WEBHOOK_ROTATE: Final = f"{NOTIFICATION}.webhook-rotate"
+    NOTIFICATION_WEBHOOK_DELIVERIES: Final = f"{NOTIFICATION}.webhook-deliveries"
+    NOTIFICATION_WEBHOOK_REPLAY: Final = f"{NOTIFICATION}.webhook-replay"
+    # preferences: a staff member's own, a reporter's nudge contact (suara_contracts.notifications)
+    NOTIFICATION_STAFF_GET: Final = f"{NOTIFICATION}.staff-preferences"
+    NOTIFICATION_STAFF_SET: Final = f"{NOTIFICATION}.staff-preferences-set"
+    NOTIFICATION_STAFF_FORGET: Final = f"{NOTIFICATION}.staff-preferences-forget"
+    NOTIFICATION_CONTACT_GET: Final = f"{NOTIFICATION}.contact"
+    NOTIFICATION_CONTACT_SET: Final = f"{NOTIFICATION}.contact-set"
+    NOTIFICATION_CONTACT_REMOVE: Final = f"{NOTIFICATION}.contact-remove"
     NOTIFICATION_HEALTH: Final = f"{NOTIFICATION}.health"
 
 

@@ -48,6 +48,9 @@ def wording(alert: AlertView) -> str:
         text = (f"{alert.party} {SESSIONS[alert.kind]} the mediation session of "
                 f"{alert.due_on} on case {alert.case_ids[0] if alert.case_ids else '?'}: "
                 "see to it with the mediator. For the whole team.")
+    elif alert.kind == "delivery-failed":
+        text = (f"A notification could not be delivered after every retry ({alert.party}). "
+                "Check the address or the endpoint. For the whole team.")
     elif alert.kind == "cluster":
         text = (f"{len(alert.case_ids)} cases against {alert.respondent} within "
                 f"{alert.window_days} days: look at them together. For the whole team.")

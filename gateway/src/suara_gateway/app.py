@@ -17,8 +17,10 @@ from suara_gateway import (
     api_liaison,
     api_mediation,
     api_notes,
+    api_notifications,
     api_referrals,
     api_statistics,
+    api_webhooks,
     pages,
     problems,
 )
@@ -69,6 +71,8 @@ def create_app(settings: GatewaySettings | None = None,
     app.include_router(api_alerts.router)
     app.include_router(api_agreements.router)
     app.include_router(api_notes.router)
+    app.include_router(api_webhooks.router)
+    app.include_router(api_notifications.router)
     app.include_router(api.health_router)
     app.include_router(api_statistics.router)  # before pages: /{code}/transparency
     app.include_router(pages.router)

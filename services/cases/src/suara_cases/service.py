@@ -41,7 +41,8 @@ async def open_case(session: AsyncSession, event: SubmissionReceived,
     await audit.record(session, "system", "open", case.id)
     return CaseOpened(case_id=case.id, submission_id=case.submission_id, reference=case.reference,
                       organisation=case.organisation, status=case.status,
-                      acknowledge_by=case.acknowledge_by)
+                      acknowledge_by=case.acknowledge_by,
+                      risk="high" if case.risk == "high" else "normal")
 
 
 def require_handler(actor: Actor) -> str:

@@ -74,6 +74,8 @@ class ServiceApp:
         self._micro: Service | None = None
         self._on_start: list[Callable[[], Awaitable[None]]] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = []
+        self._background: list[tuple[str, Callable[[], Awaitable[None]],
+                                     Callable[[], Awaitable[None]] | None]] = []
         self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
 
     # registration
@@ -110,6 +112,12 @@ class ServiceApp:
         """Run `hook` once the database is migrated, before any endpoint is served (e.g. to
         store seed data); it must be safe when several replicas run it at once."""
         self._on_start.append(hook)
+
+    def background(self, name: str, run: Callable[[], Awaitable[None]],
+                   drain: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Run `run()` while the service runs (a loop of its own, e.g. a delivery worker);
+        at stop it is cancelled, then `drain()` is awaited so work in flight can finish."""
+        self._background.append((name, run, drain))
 
     def every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
         """Run `job` every `seconds` while the service runs (first run after one interval).
@@ -186,6 +194,8 @@ class ServiceApp:
             self._tasks.append(asyncio.create_task(consumer.run(), name=spec.durable))
         for name, seconds, job in self._periodic:
             self._tasks.append(asyncio.create_task(self._repeat(name, seconds, job), name=name))
+        for name, run, _ in self._background:
+            self._tasks.append(asyncio.create_task(run(), name=name))  # type: ignore[arg-type]
         self._micro = await add_service(self.nc, name=self.name.replace("-", "_"),
                                         version="1.0.0", description=f"Suara {self.name}")
         for subject, handler in self._endpoints.items():
@@ -207,6 +217,9 @@ class ServiceApp:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for _, _, drain in self._background:
+            if drain is not None:
+                await drain()
         if self.nc:
             await self.nc.close()
         await self.db.dispose()

@@ -258,7 +258,8 @@ async def _session_changed(session: AsyncSession, emit: Emit, subject: str, row:
         booking_id=row.id, mediation_id=mediation.id, case_id=mediation.case_id,
         organisation=mediation.organisation, starts_at=row.starts_at, ends_at=row.ends_at,
         timezone=row.timezone, mode=mediation.mode, sequence=row.sequence,
-        parties=[_party_ref(p) for p in parties], cancel_reason=row.cancel_reason))
+        parties=[_party_ref(p) for p in parties], cancel_reason=row.cancel_reason,
+        mediator=mediation.created_by))
 
 
 # writing
@@ -402,7 +403,7 @@ def _attendance_event(row: Booking, mediation: Mediation, party: MediationParty,
         booking_id=row.id, mediation_id=mediation.id, case_id=mediation.case_id,
         organisation=mediation.organisation, starts_at=row.starts_at, ends_at=row.ends_at,
         timezone=row.timezone, sequence=row.sequence, party=_party_ref(party),
-        response=response)  # type: ignore[arg-type]
+        response=response, mediator=mediation.created_by)  # type: ignore[arg-type]
 
 
 async def respond(session: AsyncSession, command: RecordResponse, emit: Emit) -> BookingView:

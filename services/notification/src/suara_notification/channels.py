@@ -39,6 +39,7 @@ class Outgoing:
     html: str | None = None
     attachments: tuple[Attachment, ...] = ()
     secrets: tuple[str, ...] = field(default=(), repr=False)  # webhook signing secrets
+    sender: str | None = None  # an email's From instead of the provider's (reporter nudges)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def _attach(message: EmailMessage, attachment: Attachment) -> None:
 def build(outgoing: Outgoing, sender: str, now: datetime | None = None) -> EmailMessage:
     """The MIME message: text/plain, a text/html alternative when given, then attachments."""
     message = EmailMessage()
-    message["From"] = sender
+    message["From"] = outgoing.sender or sender
     message["To"] = outgoing.address
     message["Subject"] = outgoing.subject
     message["Date"] = format_datetime(now or datetime.now(UTC))

@@ -140,8 +140,10 @@ class ReporterContact(Base, table=True):
     sealed_address: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     language: str = Field(default="en", max_length=16)
     timezone: str = Field(default="UTC", max_length=64)
-    quiet_from: time | None = Field(default=time(21, 0))
-    quiet_until: time | None = Field(default=time(7, 0))
+    # no model defaults here: SQLAlchemy would put a default in place of an explicit None
+    # ("no quiet hours"); the request's defaults are the contract's (21:00-07:00)
+    quiet_from: time | None = None
+    quiet_until: time | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -25,6 +25,9 @@ class NotificationSettings(ServiceSettings):
     smtp_fallback_url: SecretStr | None = Field(default=None, description=(
         "a second SMTP server, used when the first keeps failing"))
     email_from: str = "Suara <no-reply@suara.invalid>"
+    reporter_email_from: str = Field(default="Updates <no-reply@updates.invalid>", description=(
+        "the From of a reporter's nudge: neutral, since whoever reads the worker's phone may "
+        "see it (no organisation, no 'Suara', no complaint)"))
 
     # SMS
     sms_url: str | None = Field(default=None, description=(

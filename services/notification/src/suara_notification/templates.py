@@ -178,3 +178,8 @@ def render(topic: str, channel: Literal["email", "sms"], language: str, timezone
     return Rendered(_line(module.summary(params)),
                     _tidy(env.get_template("staff/email.txt").render(context)),
                     env.get_template("staff/email.html").render(context))
+
+
+async def load() -> None:
+    """`load_all`, as a start-up hook."""
+    load_all()
