@@ -6,9 +6,9 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from babel.dates import format_date
@@ -18,6 +18,12 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from suara_contracts.notifications import (
+    ReporterContactQuery,
+    ReporterContactView,
+    ReporterLanguage,
+    SetReporterContact,
+)
 from suara_contracts.rpc import (
     MAX_VERSION,
     SURVEY_QUESTIONS,
@@ -30,9 +36,12 @@ from suara_contracts.rpc import (
     FormDefinition,
     FormField,
     FormQuery,
+    Inbox,
+    InboxQuery,
     RemedyQuery,
     RemedyRoute,
     RemedyRoutes,
+    ReportStatus,
     SubmitReceipt,
     SubmitReport,
     SurveyAnswers,
@@ -40,9 +49,10 @@ from suara_contracts.rpc import (
 )
 from suara_contracts.subjects import Rpc as S
 from suara_gateway import attach, i18n
-from suara_gateway.api import reporter_view
+from suara_gateway.api_notifications import _submission
 from suara_gateway.deps import RpcDep
 from suara_gateway.i18n import ENGLISH, LANGUAGES, Language
+from suara_gateway.schemas import ReporterView
 from suara_gateway.uploads import Refused
 from suara_kit import staging
 from suara_kit.clock import today
@@ -488,15 +498,24 @@ def _secrets(posted: FormData) -> tuple[str, str]:
             str(posted.get("receipt", "")).strip()[:64])
 
 
+async def _lookup(rpc: RpcDep, reference: str, receipt: str) -> tuple[ReportStatus, ReporterView]:
+    """Status and inbox as `api.reporter_view` shows them, after one receipt check, with the
+    submission's id (which the nudge contact needs)."""
+    found = await _submission(rpc, reference, receipt)
+    inbox = await rpc(S.NOTIFICATION_INBOX, InboxQuery(submission_id=found.submission_id), Inbox)
+    return found, ReporterView(**found.model_dump(exclude={"submission_id"}),
+                               messages=inbox.messages)
+
+
 async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix: str,
                        reference: str, receipt: str, notice: str | None = None,
-                       answered: UUID | None = None,
-                       surveyed_now: bool = False, status: int = 200) -> HTMLResponse:
+                       answered: UUID | None = None, surveyed_now: bool = False,
+                       status: int = 200, nudge: NudgeForm | None = None) -> HTMLResponse:
     """The reporter's status, messages and report, or the lookup form with what went wrong.
     Once retention deleted the report's content, it says so, and on which day."""
     gettext = i18n.translations(language).gettext
     try:
-        view = await reporter_view(rpc, reference, receipt)
+        found, view = await _lookup(rpc, reference, receipt)
     except SuaraError as exc:
         return _refused(request, language, prefix, exc)
     label = STATUS_LABELS.get(view.status)
@@ -511,11 +530,13 @@ async def _status_page(request: Request, rpc: RpcDep, language: Language, prefix
                         if t]
     except SuaraError:
         pass
+    contact = None if deleted_on else await _contact(rpc, found.submission_id)
     return _render(request, "status.html", language, prefix, status=status, view=view,
                    routes=routes, status_label=gettext(label) if label else view.status,
                    received_on=format_date(view.received_on, "long", locale=language.locale),
                    reference=reference, receipt=receipt, notice=notice, reported=reported,
-                   deleted_on=deleted_on, answered=answered, surveyed_now=surveyed_now)
+                   deleted_on=deleted_on, answered=answered, surveyed_now=surveyed_now,
+                   contact=contact, nudge=nudge or NudgeForm())
 
 
 async def _follow_up(request: Request, rpc: RpcDep, language: Language,
@@ -640,6 +661,122 @@ async def _survey(request: Request, rpc: RpcDep, language: Language, prefix: str
                               surveyed_now=True)
 
 
+# --- nudges: a content-free "there is news" by SMS or email ------------------------------------
+
+NUDGE_ZONES = {"HK": "Asia/Hong_Kong", "TW": "Asia/Taipei", "SG": "Asia/Singapore",
+               "MY": "Asia/Kuala_Lumpur", "TH": "Asia/Bangkok"}  # where the form says they work
+REPORTER_LANGUAGES: frozenset[str] = frozenset(get_args(ReporterLanguage))
+NIGHT = (time(21, 0), time(7, 0))
+ADDRESS_ERRORS = {
+    "sms": N_("Write the number with your country code, for example +62 812 3456 7890."),
+    "email": N_("This is not an email address. Check it and write it again."),
+}
+
+
+@dataclass
+class NudgeForm:
+    """The nudge form as the worker filled it in, kept when it comes back with an error."""
+
+    channel: Literal["sms", "email"] = "sms"
+    address: str = ""
+    quiet: bool = True
+    error: str | None = None
+    notice: str | None = None
+
+    @classmethod
+    def read(cls, posted: FormData) -> NudgeForm:
+        channel: Literal["sms", "email"] = "email" if posted.get("channel") == "email" else "sms"
+        return cls(channel, str(posted.get(channel, "")).strip()[:320], "quiet" in posted)
+
+
+async def _contact(rpc: RpcDep, submission_id: UUID) -> ReporterContactView | None:
+    """Where the nudges go (masked); None when the service cannot say, so the page offers no
+    form that would replace a contact it did not see."""
+    try:
+        return await rpc(S.NOTIFICATION_CONTACT_GET,
+                         ReporterContactQuery(submission_id=submission_id), ReporterContactView)
+    except SuaraError:
+        return None
+
+
+def _contact_command(found: ReportStatus, form: NudgeForm,
+                     language: Language) -> SetReporterContact:
+    """The time zone from where the worker said they work, the language from the page."""
+    quiet_from, quiet_until = NIGHT if form.quiet else (None, None)
+    try:
+        return SetReporterContact.model_validate({
+            "submission_id": found.submission_id, "channel": form.channel,
+            "address": form.address,
+            "language": language.code if language.code in REPORTER_LANGUAGES else "en",
+            "timezone": NUDGE_ZONES.get(found.country or "", "UTC"),
+            "quiet_from": quiet_from, "quiet_until": quiet_until})
+    except ValidationError as exc:
+        raise validation_problem(exc) from exc
+
+
+def address_error(exc: ValidationFailed, channel: str, language: Language) -> str:
+    """A refused address in the worker's language, never the service's English."""
+    fields = [e.get("field") for e in exc.extra.get("errors", []) if isinstance(e, dict)]
+    if "address" not in fields:
+        return exc.detail
+    return i18n.translations(language).gettext(ADDRESS_ERRORS[channel])
+
+
+def _missing_secrets(request: Request, language: Language, prefix: str) -> HTMLResponse:
+    gettext = i18n.translations(language).gettext
+    return _render(request, "follow_up.html", language, prefix, status=422,
+                   error=gettext("Enter both your reference and your receipt."))
+
+
+async def _nudge_refused(request: Request, rpc: RpcDep, language: Language, prefix: str,
+                         reference: str, receipt: str, exc: SuaraError) -> HTMLResponse:
+    if exc.status == 410:  # content deleted under the retention policy: the page says so
+        return await _status_page(request, rpc, language, prefix, reference, receipt,
+                                  notice=lookup_error(exc, language), status=410)
+    return _refused(request, language, prefix, exc)
+
+
+async def _nudges(request: Request, rpc: RpcDep, language: Language, prefix: str) -> HTMLResponse:
+    """Keep where the nudges go. Like every post here, the receipt is checked first, and a
+    wrong one counts towards the reference's attempt limit."""
+    gettext = i18n.translations(language).gettext
+    posted = await request.form()
+    reference, receipt = _secrets(posted)
+    if not reference or not receipt:
+        return _missing_secrets(request, language, prefix)
+    form = NudgeForm.read(posted)
+    try:
+        found = await _submission(rpc, reference, receipt)
+        await rpc(S.NOTIFICATION_CONTACT_SET, _contact_command(found, form, language),
+                  ReporterContactView)
+    except ValidationFailed as exc:
+        form.error = address_error(exc, form.channel, language)
+        return await _status_page(request, rpc, language, prefix, reference, receipt,
+                                  status=422, nudge=form)
+    except SuaraError as exc:
+        return await _nudge_refused(request, rpc, language, prefix, reference, receipt, exc)
+    form = NudgeForm(notice=gettext("Done. We will send you a message when there is news."))
+    return await _status_page(request, rpc, language, prefix, reference, receipt, nudge=form)
+
+
+async def _nudges_stop(request: Request, rpc: RpcDep, language: Language,
+                       prefix: str) -> HTMLResponse:
+    """Stop the nudges and delete the address (nothing waiting is sent)."""
+    gettext = i18n.translations(language).gettext
+    reference, receipt = _secrets(await request.form())
+    if not reference or not receipt:
+        return _missing_secrets(request, language, prefix)
+    try:
+        found = await _submission(rpc, reference, receipt)
+        await rpc(S.NOTIFICATION_CONTACT_REMOVE,
+                  ReporterContactQuery(submission_id=found.submission_id), ReporterContactView)
+    except SuaraError as exc:
+        return await _nudge_refused(request, rpc, language, prefix, reference, receipt, exc)
+    form = NudgeForm(notice=gettext("Stopped. We will send no more messages, and we deleted "
+                                    "your number or email."))
+    return await _status_page(request, rpc, language, prefix, reference, receipt, nudge=form)
+
+
 Page = Callable[[Request, RpcDep, Language, str], Awaitable[HTMLResponse]]
 
 
@@ -678,5 +815,9 @@ post_in_every_language("/survey", _survey, "Rate the process once a decision is 
                        "(counted per organisation and quarter, never kept with the report)")
 post_in_every_language("/check-in", _check_in, "Answer a check-in after closure: was the "
                        "reporter punished for complaining?")
+post_in_every_language("/nudges", _nudges, "Get a content-free message (SMS or email) when "
+                       "there is news (reference and receipt travel in the form)")
+post_in_every_language("/nudges/stop", _nudges_stop, "Stop those messages and delete the "
+                       "address")
 post_in_every_language("/follow-up", _follow_up, "Status and messages for a reference and "
                        "receipt")
