@@ -665,6 +665,10 @@ async def _survey(request: Request, rpc: RpcDep, language: Language, prefix: str
 
 NUDGE_ZONES = {"HK": "Asia/Hong_Kong", "TW": "Asia/Taipei", "SG": "Asia/Singapore",
                "MY": "Asia/Kuala_Lumpur", "TH": "Asia/Bangkok"}  # where the form says they work
+# Elsewhere: every corridor Suara serves lies between UTC+6:30 (Myanmar) and UTC+8 (Hong Kong,
+# the Philippines), so UTC+7 keeps "not at night" within an hour of true; UTC would put the
+# quiet hours in the middle of an Asian day and nudge the worker at night.
+NUDGE_ZONE_ELSEWHERE = "Asia/Bangkok"
 REPORTER_LANGUAGES: frozenset[str] = frozenset(get_args(ReporterLanguage))
 NIGHT = (time(21, 0), time(7, 0))
 ADDRESS_ERRORS = {
@@ -708,7 +712,7 @@ def _contact_command(found: ReportStatus, form: NudgeForm,
             "submission_id": found.submission_id, "channel": form.channel,
             "address": form.address,
             "language": language.code if language.code in REPORTER_LANGUAGES else "en",
-            "timezone": NUDGE_ZONES.get(found.country or "", "UTC"),
+            "timezone": NUDGE_ZONES.get(found.country or "", NUDGE_ZONE_ELSEWHERE),
             "quiet_from": quiet_from, "quiet_until": quiet_until})
     except ValidationError as exc:
         raise validation_problem(exc) from exc

@@ -122,8 +122,8 @@ async def staff_forget(session: AsyncSession,
 
 
 def _mask(channel: str, address: str) -> str:
-    if channel == "sms":
-        return "•" * max(len(address) - 2, 0) + address[-2:]
+    if channel == "sms":  # as many dots whatever the length: the length says where from
+        return "••••••" + address[-2:]
     name, _, domain = address.partition("@")
     return f"{name[:1]}•••@{domain[:1]}•••.{domain.rsplit('.', 1)[-1]}"
 
