@@ -76,6 +76,20 @@ async def test_a_handler_works_a_case_from_intake_to_closure(system: Any) -> Non
 
     assert await eventually(reporter_sees_it)
 
+    # the queue's filters and pages, through the gateway
+    async def listed(query: str) -> list[str]:
+        reply = await system.http.get(f"/api/v1/cases?{query}", headers=ani)
+        assert reply.status_code == 200, reply.text
+        return [c["case_id"] for c in reply.json()["items"]]
+
+    assert await listed("status=closed&assigned_to=me") == [case_id]
+    assert case_id not in await listed("status=received&status=acknowledged")
+    assert case_id not in await listed("assigned_to=nobody")
+    bad = await system.http.get("/api/v1/cases?cursor=not-a-cursor", headers=ani)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert "cursor" in bad.json()["detail"]
+
 
 async def test_conflicts_of_interest_keep_a_handler_off_a_case(system: Any) -> None:
     ani = await system.auth("handler.tenaganita")

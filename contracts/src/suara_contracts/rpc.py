@@ -397,7 +397,18 @@ class RemedyRoutes(_Msg):
 
 # case-management
 class CaseListQuery(_Msg):
+    """One page of the organisation's triage queue (high risk first, then the nearest
+    acknowledgement deadline), optionally filtered."""
+
     actor: Actor
+    status: list[str] = Field(default=[], max_length=10, description=(
+        "only cases in these lifecycle states"))
+    risk: RiskLevel | None = Field(default=None, description="only cases of this risk level")
+    assigned_to: str | None = Field(default=None, max_length=255, description=(
+        "only cases assigned to this account; 'me' for the caller, 'nobody' for unassigned"))
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=512, description=(
+        "the `next_cursor` of the previous page"))
 
 
 class CaseQuery(_Msg):
@@ -542,6 +553,8 @@ class CaseDetail(CaseSummary):
 
 class CaseList(_Msg):
     items: list[CaseSummary]
+    next_cursor: str | None = Field(default=None, description=(
+        "pass it as `cursor` for the next page; null on the last page"))
 
 
 # mediation-scheduling

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response, UploadFile, status
@@ -296,9 +296,22 @@ async def satisfaction(actor: AnyStaffDep, rpc: RpcDep) -> Satisfaction:
 
 
 @router.get("/cases", tags=["case handler"], responses=STAFF)
-async def list_cases(actor: HandlerDep, rpc: RpcDep) -> CaseList:
-    """Your organisation's cases, highest risk and nearest deadline first."""
-    return await rpc(S.CASES_LIST, CaseListQuery(actor=actor), CaseList)
+async def list_cases(
+    actor: HandlerDep, rpc: RpcDep,
+    status: Annotated[list[str] | None, Query(max_length=10, description=(
+        "only cases in these states (repeat the parameter for several)"))] = None,
+    risk: Annotated[Literal["normal", "high"] | None, Query()] = None,
+    assigned_to: Annotated[str | None, Query(max_length=255, description=(
+        "an account id, 'me', or 'nobody' for unassigned cases"))] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512, description=(
+        "the previous page's next_cursor"))] = None,
+) -> CaseList:
+    """Your organisation's cases, highest risk and nearest deadline first, one page at a time
+    (`next_cursor` until the last page)."""
+    return await rpc(S.CASES_LIST, CaseListQuery(
+        actor=actor, status=status or [], risk=risk, assigned_to=assigned_to, limit=limit,
+        cursor=cursor), CaseList)
 
 
 @router.get("/cases/{case_id}", tags=["case handler"], responses=STAFF)

@@ -19,7 +19,7 @@ from suara_cases.referral_models import CaseReferral
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import ReporterFollowUp, SubmissionReceived
 from suara_contracts.referrals import CreateReferral, MoveReferral, RecordConsent
-from suara_contracts.rpc import Actor, CodeCase, TransitionCase
+from suara_contracts.rpc import Actor, CaseListQuery, CodeCase, TransitionCase
 from suara_kit.clock import today
 from suara_kit.datakeys import Shredded
 from suara_kit.db import Database
@@ -132,7 +132,8 @@ async def test_retention_shreds_the_case_and_the_cases_its_referrals_opened(
         async with db.transaction() as session:
             await service.get_case(session, RUDI, linked_id)
     async with db.transaction() as session:
-        listed = {c.case_id: c for c in await service.list_cases(session, ANI)}
+        listed = {c.case_id: c for c in (await service.list_cases(
+            session, CaseListQuery(actor=ANI))).items}
         assert listed[case_id].shredded_on == later  # the workflow and coding remain
         assert listed[case_id].status == "closed"
         case = await session.get(Case, case_id)

@@ -15,10 +15,10 @@ from suara_cases.models import AuditEntry, Case, CaseMessage
 from suara_cases.settings import CasesSettings
 from suara_cases.states import CaseStatus
 from suara_contracts.events import SubmissionReceived
-from suara_contracts.rpc import Actor
+from suara_contracts.rpc import Actor, CaseListQuery
 from suara_kit.clock import today
 from suara_kit.db import Database
-from suara_kit.errors import Conflict, Forbidden, NotFound
+from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
 
@@ -97,10 +97,52 @@ async def test_triage_puts_high_risk_first_then_nearest_deadline(db: Database) -
                                  risk_reasons=["confinement"], reference="SU-0000-0004")
     await open_case(db, organisation="apmm", risk="high", received_on=date(2026, 10, 1))
     async with db.transaction() as session:
-        queue = await service.list_cases(session, HANDLER)
+        queue = (await service.list_cases(session, CaseListQuery(actor=HANDLER))).items
     assert [c.case_id for c in queue] == [early_high.id, late_high.id, early_normal.id,
                                           late_normal.id]
     assert {c.organisation for c in queue} == {"tenaganita"}
+
+
+async def test_the_queue_comes_in_pages_that_neither_skip_nor_repeat_and_filters(
+        db: Database) -> None:
+    opened = [await open_case(db, received_on=date(2026, 11, 1 + i % 5),
+                              risk="high" if i % 3 == 0 else "normal",
+                              risk_reasons=["retaliation"] if i % 3 == 0 else [],
+                              reference=f"SU-PAGE-{i:04d}") for i in range(11)]
+    async with db.transaction() as session:
+        whole = (await service.list_cases(session, CaseListQuery(actor=HANDLER))).items
+    seen, cursor, pages = [], None, 0
+    while True:
+        async with db.transaction() as session:
+            page = await service.list_cases(session, CaseListQuery(actor=HANDLER, limit=4,
+                                                                   cursor=cursor))
+        seen += [c.case_id for c in page.items]
+        pages += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+        if pages == 1:  # a case arriving between two pages sorts after the cursor: no repeat
+            await open_case(db, received_on=date(2026, 12, 30), reference="SU-PAGE-LATE")
+    assert pages == 3
+    assert seen[:len(whole)] == [c.case_id for c in whole]
+    assert len(seen) == len(set(seen)) == len(opened) + 1
+
+    async with db.transaction() as session:
+        high = await service.list_cases(session, CaseListQuery(actor=HANDLER, risk="high"))
+        assert {c.risk for c in high.items} == {"high"}
+        assert len(high.items) == 4
+        mine = await service.list_cases(session, CaseListQuery(actor=HANDLER, assigned_to="me"))
+        assert mine.items == []
+        nobody = await service.list_cases(session, CaseListQuery(actor=HANDLER,
+                                                                 assigned_to="nobody"))
+        assert len(nobody.items) == 12
+        received = await service.list_cases(session, CaseListQuery(
+            actor=HANDLER, status=["received", "closed"]))
+        assert len(received.items) == 12
+        with pytest.raises(ValidationFailed, match="no such state"):
+            await service.list_cases(session, CaseListQuery(actor=HANDLER, status=["lost"]))
+        with pytest.raises(ValidationFailed, match="cursor"):
+            await service.list_cases(session, CaseListQuery(actor=HANDLER, cursor="bm9wZQ"))
 
 
 async def test_handler_of_another_organisation_gets_not_found(db: Database) -> None:
@@ -113,7 +155,7 @@ async def test_handler_of_another_organisation_gets_not_found(db: Database) -> N
         with pytest.raises(NotFound):
             await work.acknowledge(session, OTHER_ORG, case.id, "hello")
     async with db.transaction() as session:
-        assert await service.list_cases(session, OTHER_ORG) == []
+        assert (await service.list_cases(session, CaseListQuery(actor=OTHER_ORG))).items == []
         assert (await session.get(Case, case.id)).status == "received"  # type: ignore[union-attr]
 
 
@@ -130,7 +172,7 @@ async def test_unknown_case_is_not_found(db: Database) -> None:
 ])
 async def test_non_handler_is_forbidden(db: Database, actor: Actor) -> None:
     case = await open_case(db)
-    for call in (lambda s: service.list_cases(s, actor),
+    for call in (lambda s: service.list_cases(s, CaseListQuery(actor=actor)),
                  lambda s: service.get_case(s, actor, case.id),
                  lambda s: work.acknowledge(s, actor, case.id, "hello")):
         async with db.transaction() as session:

@@ -71,7 +71,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
 
     async def list_cases(query: CaseListQuery) -> CaseList:
         async with app.transaction() as session:
-            return CaseList(items=await service.list_cases(session, query.actor, policy))
+            return await service.list_cases(session, query, policy)
 
     async def get_case(query: CaseQuery) -> CaseDetail:
         async with app.transaction() as session:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 from uuid import UUID
 
+from sqlalchemy import and_, or_
 from sqlmodel import case as sql_case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,12 +25,38 @@ async def get(session: AsyncSession, case_id: UUID) -> Case | None:
     return await session.get(Case, case_id)
 
 
-async def triage_queue(session: AsyncSession, organisation: str, limit: int = 200) -> list[Case]:
-    """An organisation's cases: high risk first, then the nearest acknowledgement deadline."""
-    risk_first = sql_case((col(Case.risk) == "high", 0), else_=1)
-    stmt = (select(Case).where(Case.organisation == organisation)
-            .order_by(risk_first, col(Case.acknowledge_by), col(Case.id)).limit(limit))
+def _risk_rank() -> Any:
+    return sql_case((col(Case.risk) == "high", 0), else_=1)
+
+
+async def triage_queue(session: AsyncSession, organisation: str, limit: int = 200, *,
+                       statuses: Sequence[str] = (), risk: str | None = None,
+                       assigned_to: str | None = None, unassigned: bool = False,
+                       after: Sequence[Any] | None = None) -> list[Case]:
+    """An organisation's cases: high risk first, then the nearest acknowledgement deadline,
+    then the id; filtered, and from just after `after` (a `triage_position`) when given."""
+    rank = _risk_rank()
+    stmt = select(Case).where(Case.organisation == organisation)
+    if statuses:
+        stmt = stmt.where(col(Case.status).in_(list(statuses)))
+    if risk:
+        stmt = stmt.where(Case.risk == risk)
+    if unassigned:
+        stmt = stmt.where(col(Case.assigned_to).is_(None))
+    elif assigned_to:
+        stmt = stmt.where(Case.assigned_to == assigned_to)
+    if after is not None:
+        r, due, last = int(after[0]), date.fromisoformat(str(after[1])), UUID(str(after[2]))
+        stmt = stmt.where(or_(rank > r, and_(rank == r, col(Case.acknowledge_by) > due),
+                              and_(rank == r, col(Case.acknowledge_by) == due,
+                                   col(Case.id) > last)))
+    stmt = stmt.order_by(rank, col(Case.acknowledge_by), col(Case.id)).limit(limit)
     return list(await session.exec(stmt))
+
+
+def triage_position(case: Case) -> list[Any]:
+    """Where a case stands in the triage order (what a cursor holds)."""
+    return [0 if case.risk == "high" else 1, case.acknowledge_by.isoformat(), str(case.id)]
 
 
 async def sessions_of(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, list[CaseSession]]:

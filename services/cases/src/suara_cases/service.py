@@ -17,7 +17,16 @@ from suara_contracts.events import (
     SessionProposed,
     SubmissionReceived,
 )
-from suara_contracts.rpc import Actor, CaseDetail, CaseMessageView, CaseSummary, SessionRef
+from suara_contracts.rpc import (
+    Actor,
+    CaseDetail,
+    CaseList,
+    CaseListQuery,
+    CaseMessageView,
+    CaseSummary,
+    SessionRef,
+)
+from suara_kit import paging
 from suara_kit.clock import today
 from suara_kit.errors import Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
@@ -69,13 +78,26 @@ async def case_for(session: AsyncSession, actor: Actor, case_id: UUID,
     return case
 
 
-async def list_cases(session: AsyncSession, actor: Actor,
-                     policy: Policies = default_policy) -> list[CaseSummary]:
-    """The handler's triage queue: every case of the organisation (no content)."""
-    cases = await repository.triage_queue(session, require_handler(actor))
-    sessions = await repository.sessions_of(session, [c.id for c in cases])
-    await audit.record(session, actor.subject, "list", None)
-    return [summary(c, sessions.get(c.id, []), policy) for c in cases]
+async def list_cases(session: AsyncSession, query: CaseListQuery,
+                     policy: Policies = default_policy) -> CaseList:
+    """One page of the handler's triage queue (no content), filtered as asked."""
+    organisation = require_handler(query.actor)
+    unknown = sorted(set(query.status) - {s.value for s in CaseStatus})
+    if unknown:
+        raise ValidationFailed(f"status: no such state {unknown[0]!r}", errors=[
+            {"field": "status", "message": f"one of {', '.join(s.value for s in CaseStatus)}"}])
+    after = paging.decode("cases", query.cursor, 3)
+    who = query.assigned_to
+    cases = await repository.triage_queue(
+        session, organisation, query.limit + 1, statuses=query.status, risk=query.risk,
+        assigned_to=query.actor.subject if who == "me" else who, unassigned=who == "nobody",
+        after=after)
+    page, more = cases[:query.limit], len(cases) > query.limit
+    sessions = await repository.sessions_of(session, [c.id for c in page])
+    await audit.record(session, query.actor.subject, "list", None)
+    return CaseList(items=[summary(c, sessions.get(c.id, []), policy) for c in page],
+                    next_cursor=paging.encode("cases", repository.triage_position(page[-1]))
+                    if more else None)
 
 
 async def get_case(session: AsyncSession, actor: Actor, case_id: UUID,
