@@ -206,7 +206,7 @@ async def test_everyone_hears_of_the_case_and_no_message_carries_what_the_worker
         return [q for q in (parse_qs(b) for _, _, b in sms.requests)
                 if q.get("To") == ["+6281277773131"]]
     await eventually(nudges, timeout=20)
-    assert "pembaruan" in nudges()[0]["Body"][0].lower()  # "Anda punya pembaruan baru…"
+    assert "pesan baru" in nudges()[0]["Body"][0].lower()  # "Ada pesan baru untuk Anda…"
     # the handler hears of the worker's reply, not what it says
     await eventually(lambda: len(box.to("ani@tenaganita.example")) >= 2, timeout=20)
 

@@ -14,6 +14,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from suara_kit.i18n import Catalogs, read_catalog, template_drift
 from suara_notification import i18n
+from suara_notification.settings import NotificationSettings
 from suara_notification.templates import (
     REPORTER_TOPICS,
     STAFF_TOPICS,
@@ -101,7 +102,7 @@ def test_drafts_by_a_non_native_writer_are_marked_for_review(locale: str) -> Non
 def test_a_missing_translation_is_caught(tmp_path: Path) -> None:
     shutil.copytree(i18n.CATALOGS.locale_dir, tmp_path / "locales")
     copy = Catalogs(tmp_path, "suara-notification", i18n.METHOD_MAP, i18n.OPTIONS_MAP)
-    nudge = "You have a new update. Open the page where you check your report."
+    nudge = "You have a new message. Open the page you saved to read it."
     for locale, msgid in (("km", nudge), ("fil", "Reason: %(reason)s")):
         catalog = read_catalog(copy.po_path(locale), locale)
         catalog.delete(msgid)
@@ -237,10 +238,47 @@ def test_the_nudges_exist_in_every_worker_language(topic: str, language: str,
 def test_the_nudge_says_nothing_of_what_it_is_for(topic: str) -> None:
     rendered = render(topic, "email", "en", "UTC", {}, console_url=CONSOLE)
     shown = f"{rendered.subject}\n{rendered.text}".lower()
-    for word in ("complain", "case", "grievance", "mediat", "session", "employer", "suara",
-                 "organisation", "organization", "reference"):
-        assert word not in shown
+    for word in ("report", "complain", "case", "grievance", "mediat", "session", "employer",
+                 "suara", "organisation", "organization", "reference", "appointment",
+                 "meeting"):
+        assert word not in shown, word
     assert not any(ch.isdigit() for ch in shown)  # no time, no date, no number
+
+
+# The word for a worker's report on the gateway's pages, in each language: a nudge never uses
+# it (Thai says "เรื่อง", the matter; Burmese "တိုင်ကြား", to complain).
+REPORT_WORD = {"en": "report", "id": "laporan", "fil": "ulat", "ms": "laporan",
+               "th": "เรื่อง", "vi": "báo cáo", "km": "របាយការណ៍", "my": "တိုင်ကြား",
+               "zh_Hant": "報告"}
+GATEWAY_LOCALES = Path(__file__).parents[3] / "gateway/src/suara_gateway/locales"
+
+
+@pytest.mark.parametrize("locale", i18n.REPORTER_LOCALES)
+@pytest.mark.parametrize("topic", REPORTER_TOPICS)
+def test_no_nudge_uses_its_languages_word_for_a_report(topic: str, locale: str) -> None:
+    word = REPORT_WORD[locale]
+    for channel in ("email", "sms"):
+        rendered = render(topic, channel, locale, "UTC", {},  # type: ignore[arg-type]
+                          console_url=CONSOLE)
+        assert word not in f"{rendered.subject}\n{rendered.text}".lower()
+
+
+@pytest.mark.parametrize("locale", i18n.REPORTER_LOCALES)
+def test_the_word_for_a_report_is_the_one_the_gateway_uses(locale: str) -> None:
+    gateway = GATEWAY_LOCALES / locale / "LC_MESSAGES" / "messages.po"
+    if not gateway.exists():
+        pytest.skip("the gateway's catalogs are not beside this service")
+    message = read_catalog(gateway, locale).get("Your report")
+    assert message is not None
+    assert REPORT_WORD[locale] in message.string.lower()
+
+
+def test_the_sms_sender_a_worker_sees_is_neutral() -> None:
+    defaults = NotificationSettings.model_fields
+    for field in ("sms_sender", "sms_fallback_sender"):
+        sender = str(defaults[field].default).lower()
+        assert "suara" not in sender
+        assert not any(word in sender for word in ("report", "complain", "case", "help"))
 
 
 def test_the_nudge_carries_the_link_only_when_one_is_configured() -> None:

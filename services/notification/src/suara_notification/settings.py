@@ -34,11 +34,14 @@ class NotificationSettings(ServiceSettings):
         "the SMS provider's API base URL (a Twilio-compatible Messages API)"))
     sms_account: str = ""
     sms_token: SecretStr = SecretStr("")
-    sms_sender: str = Field(default="Suara", description="the sender id or number")
+    sms_sender: str = Field(default="Info", description=(
+        "the sender id or number; neutral, since a reporter's nudge goes out with it and "
+        "whoever reads the worker's phone sees it (no organisation, no 'Suara')"))
     sms_fallback_url: str | None = None
     sms_fallback_account: str = ""
     sms_fallback_token: SecretStr = SecretStr("")
-    sms_fallback_sender: str = "Suara"
+    sms_fallback_sender: str = Field(default="Info", description=(
+        "the fallback provider's sender id or number; as neutral as sms_sender"))
 
     # partner webhooks
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
