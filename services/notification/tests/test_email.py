@@ -107,7 +107,7 @@ async def test_text_html_and_invitation_arrive(server: str, collector: Collector
     assert envelope.rcpt_tos == [TO]
     got = collector.message()
     assert (got["From"], got["To"], got["Subject"]) == (SENDER, TO, "Mediation session booked")
-    assert got["Message-ID"] == f"<{message.message_id}@suara.notification>"
+    assert got["Message-ID"] == f"<{message.message_id}@suara.invalid>"  # the From's domain
     assert got["Date"]
     assert got["Auto-Submitted"] == "auto-generated"
     assert got.get_content_type() == "multipart/mixed"
@@ -199,3 +199,17 @@ def test_what_smtp_errors_mean(error: Exception, status: str) -> None:
     assert outcome.status == status
     assert TO not in outcome.detail
     assert "spam" not in outcome.detail
+
+
+async def test_a_reporters_nudge_names_only_its_neutral_sender_even_in_its_headers(
+        server: str, collector: Collector) -> None:
+    nudge = Outgoing(message_id=uuid4(), channel="email", address="worker@mail.example",
+                     subject="A new update", body="You have a new message.",
+                     sender="Updates <no-reply@updates.invalid>")
+    outcome = await SmtpProvider(f"smtp://{server}", SENDER).send(nudge)
+    assert outcome.status == "sent", outcome
+    raw = (collector.envelopes[0].original_content or b"").decode()
+    got = collector.message()
+    assert got["From"] == "Updates <no-reply@updates.invalid>"
+    assert got["Message-ID"] == f"<{nudge.message_id}@updates.invalid>"
+    assert "suara" not in raw.lower()

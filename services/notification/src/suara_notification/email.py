@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -17,9 +17,11 @@ TIMEOUT_SECONDS = 15.0
 PORTS = {"smtp": 25, "smtps": 465}
 
 
-def message_id(outgoing: Outgoing) -> str:
-    """The email's Message-ID: the notification's id, so a retry is the same message."""
-    return f"<{outgoing.message_id}@suara.notification>"
+def message_id(outgoing: Outgoing, sender: str = "") -> str:
+    """The email's Message-ID: the notification's id, so a retry is the same message, at the
+    domain of the From address (a reporter's nudge must not name Suara even in its headers)."""
+    domain = parseaddr(outgoing.sender or sender)[1].rpartition("@")[2] or "localhost"
+    return f"<{outgoing.message_id}@{domain}>"
 
 
 def _content_type(value: str) -> tuple[str, str, dict[str, str]]:
@@ -49,7 +51,7 @@ def build(outgoing: Outgoing, sender: str, now: datetime | None = None) -> Email
     message["To"] = outgoing.address
     message["Subject"] = outgoing.subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = message_id(outgoing)
+    message["Message-ID"] = message_id(outgoing, sender)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
     message.set_content(outgoing.body)
     if outgoing.html is not None:
