@@ -25,6 +25,9 @@ class AlertsQuery(_Msg):
 
     actor: Actor
     open_only: bool = Field(default=False, description="only the alerts nobody took on yet")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=512, description=(
+        "the `next_cursor` of the previous page"))
 
 
 class AcknowledgeAlert(_Msg):
@@ -63,3 +66,5 @@ class AlertList(_Msg):
     """Alerts nobody took on first, then the rest; newest first within each."""
 
     items: list[AlertView]
+    next_cursor: str | None = Field(default=None, description=(
+        "pass it as `cursor` for the next page; null on the last page"))

@@ -187,6 +187,9 @@ class ReferralListQuery(_Msg):
     actor: Actor
     direction: Direction | None = Field(default=None, description="both when left out")
     status: ReferralStatus | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=512, description=(
+        "the `next_cursor` of the previous page"))
 
 
 class CaseReferralsQuery(_Msg):
@@ -257,6 +260,8 @@ class ReferralView(_Msg):
 
 class ReferralList(_Msg):
     items: list[ReferralView]
+    next_cursor: str | None = Field(default=None, description=(
+        "pass it as `cursor` for the next page; null on the last page"))
 
 
 class CaseReferrals(_Msg):

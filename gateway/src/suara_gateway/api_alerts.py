@@ -40,6 +40,8 @@ class TeamAlerts(BaseModel):
     """Alerts nobody took on first, then the rest; newest first within each."""
 
     items: list[TeamAlert]
+    next_cursor: str | None = Field(default=None, description=(
+        "pass it as `cursor` for the next page; null on the last page"))
 
 
 def wording(alert: AlertView) -> str:
@@ -70,13 +72,16 @@ def worded(alert: AlertView) -> TeamAlert:
 
 @router.get("/alerts", responses=STAFF)
 async def team_alerts(actor: HandlerDep, rpc: RpcDep, open_only: Annotated[bool, Query(
-        description="only the alerts nobody took on yet")] = False) -> TeamAlerts:
+        description="only the alerts nobody took on yet")] = False,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Query(max_length=512, description=(
+            "the previous page's next_cursor"))] = None) -> TeamAlerts:
     """Your organisation's alerts: deadlines missed (acknowledge, feedback, update) and
     clusters of cases against one respondent. Those nobody took on come first, newest first.
     Ids, dates and coding only, never what a reporter said."""
-    reply = await rpc(S.NOTIFICATION_ALERTS, AlertsQuery(actor=actor, open_only=open_only),
-                      AlertList)
-    return TeamAlerts(items=[worded(a) for a in reply.items])
+    reply = await rpc(S.NOTIFICATION_ALERTS, AlertsQuery(actor=actor, open_only=open_only,
+                                                         limit=limit, cursor=cursor), AlertList)
+    return TeamAlerts(items=[worded(a) for a in reply.items], next_cursor=reply.next_cursor)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", responses=WRITES)

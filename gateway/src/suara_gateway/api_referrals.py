@@ -135,10 +135,14 @@ async def create_referral(case_id: UUID, body: ReferralRequest, actor: HandlerDe
 @router.get("/referrals", responses=STAFF)
 async def list_referrals(actor: HandlerDep, rpc: RpcDep,
                          direction: Literal["incoming", "outgoing"] | None = None,
-                         status: ReferralStatus | None = None) -> ReferralList:
+                         status: ReferralStatus | None = None,
+                         limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                         cursor: Annotated[str | None, Query(max_length=512, description=(
+                             "the previous page's next_cursor"))] = None) -> ReferralList:
     """Referrals to (incoming) and from (outgoing) your organisation, newest first, without
-    case content."""
-    query = ReferralListQuery(actor=actor, direction=direction, status=status)
+    case content, one page at a time (`next_cursor` until the last page)."""
+    query = ReferralListQuery(actor=actor, direction=direction, status=status, limit=limit,
+                              cursor=cursor)
     return await rpc(S.CASES_REFERRAL_LIST, query, ReferralList)
 
 

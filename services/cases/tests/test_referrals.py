@@ -39,6 +39,7 @@ from suara_contracts.referrals import (
 )
 from suara_contracts.rpc import Actor, TransitionCase
 from suara_contracts.subjects import Evt, Rpc
+from suara_kit import paging
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
@@ -694,3 +695,19 @@ async def test_a_referral_of_an_unassessed_case_leaves_its_status(db: Database) 
     case, created = await referred(db)
     await move(db, RECEIVER, created.referral_id, "accepted")  # asserts no status event
     assert (await _read_case(db, SENDER, case.id)).status == "received"
+
+
+async def test_the_referral_list_comes_in_pages_newest_first(db: Database) -> None:
+    made = [(await referred(db))[1].referral_id for _ in range(5)]
+    seen, cursor = [], None
+    while True:
+        page, _ = await call(db, Rpc.CASES_REFERRAL_LIST,
+                             ReferralListQuery(actor=SENDER, limit=2, cursor=cursor))
+        seen += [r.referral_id for r in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == list(reversed(made))
+    with pytest.raises(ValidationFailed, match="cursor"):
+        await call(db, Rpc.CASES_REFERRAL_LIST, ReferralListQuery(
+            actor=SENDER, cursor=paging.encode("cases", [1, "2026-01-01", str(uuid7())])))

@@ -28,7 +28,7 @@ from suara_contracts.subjects import Evt, Rpc
 from suara_kit.clock import today, utcnow
 from suara_kit.datakeys import use_keys
 from suara_kit.db import Database
-from suara_kit.errors import Conflict, Forbidden, NotFound
+from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.messaging import call
 from suara_kit.testing import eventually, migrated
@@ -273,3 +273,28 @@ async def test_a_declined_or_missed_session_alerts_the_team(db: Database) -> Non
         "session-declined", "employer: Employer HR", date(2026, 12, 4), None)  # local day
     [theirs] = await listed(db, MAP)
     assert theirs.kind == "session-no-show"
+
+
+async def test_the_feed_comes_in_pages_in_its_order(db: Database,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for days_ago in (4, 3, 3, 2, 1):
+        monkeypatch.setattr(alerts, "today", lambda d=days_ago: today() - timedelta(days=d))
+        await raise_(db, breach())
+    monkeypatch.setattr(alerts, "today", today)
+    whole = await listed(db)
+    await take_on(db, ANI, whole[1].alert_id)
+    whole = await listed(db)
+    seen, cursor = [], None
+    while True:
+        async with db.transaction() as session:
+            page = await alerts.list_alerts(session, AlertsQuery(actor=ANI, limit=2,
+                                                                 cursor=cursor))
+        seen += [a.alert_id for a in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [a.alert_id for a in whole]
+    assert whole[-1].acknowledged_by == "handler-ani"  # taken on: after the open ones
+    async with db.transaction() as session:
+        with pytest.raises(ValidationFailed, match="cursor"):
+            await alerts.list_alerts(session, AlertsQuery(actor=ANI, cursor=cursor + "x"))

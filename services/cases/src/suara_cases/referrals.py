@@ -47,6 +47,7 @@ from suara_contracts.referrals import (
 from suara_contracts.referrals import ReferralStep as StepView
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Evt, Rpc
+from suara_kit import paging
 from suara_kit.clock import today
 from suara_kit.errors import Conflict, Forbidden, NotFound, SuaraError, ValidationFailed
 from suara_kit.ids import uuid7
@@ -171,8 +172,10 @@ async def referrals_of(session: AsyncSession, case_id: UUID) -> list[CaseReferra
 
 
 async def referrals_for(session: AsyncSession, organisation: str, direction: str | None,
-                        status: str | None, limit: int = 200) -> list[CaseReferral]:
-    """An organisation's incoming and/or outgoing referrals, newest first."""
+                        status: str | None, limit: int = 200,
+                        before: UUID | None = None) -> list[CaseReferral]:
+    """An organisation's incoming and/or outgoing referrals, newest first (ids are
+    time-ordered), from just after `before` when given."""
     incoming = col(CaseReferral.to_organisation) == organisation
     outgoing = col(CaseReferral.from_organisation) == organisation
     which = {"incoming": incoming, "outgoing": outgoing}.get(direction or "",
@@ -180,6 +183,8 @@ async def referrals_for(session: AsyncSession, organisation: str, direction: str
     stmt = select(CaseReferral).where(which)
     if status:
         stmt = stmt.where(CaseReferral.status == status)
+    if before is not None:
+        stmt = stmt.where(col(CaseReferral.id) < before)
     return list(await session.exec(stmt.order_by(col(CaseReferral.id).desc()).limit(limit)))
 
 
@@ -418,12 +423,17 @@ async def _visible(session: AsyncSession, actor: Actor, referral_id: UUID,
 async def list_referrals(session: AsyncSession, query: ReferralListQuery) -> ReferralList:
     """The organisation's referrals in and out, without case content."""
     organisation = require_handler(query.actor)
-    found = await referrals_for(session, organisation, query.direction, query.status)
+    after = paging.decode("referrals", query.cursor, 1)
+    found = await referrals_for(session, organisation, query.direction, query.status,
+                                query.limit + 1, UUID(str(after[0])) if after else None)
+    found, more = found[:query.limit], len(found) > query.limit
     steps = await steps_of(session, [r.id for r in found])
     await audit.record(session, query.actor.subject, "referral-list", None)
     return ReferralList(items=[await referral_view(session, r, steps[r.id], organisation,
                                                    with_shared=False)
-                               for r in found])
+                               for r in found],
+                        next_cursor=paging.encode("referrals", [str(found[-1].id)])
+                        if more else None)
 
 
 async def get_referral(session: AsyncSession, query: ReferralQuery) -> ReferralView:

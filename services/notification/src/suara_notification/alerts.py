@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from suara_contracts.alerts import AcknowledgeAlert, AlertList, AlertsQuery, AlertView
 from suara_contracts.events import ClusterDetected, DeadlineBreached, PartyAttendance
 from suara_contracts.rpc import Actor
+from suara_kit import paging
 from suara_kit.clock import today
 from suara_kit.errors import Conflict, Forbidden, NotFound
 from suara_kit.ids import uuid7
@@ -93,8 +94,13 @@ def view(alert: TeamAlert) -> AlertView:
 async def list_alerts(session: AsyncSession, query: AlertsQuery) -> AlertList:
     """The caller's organisation's alerts: those nobody took on first, newest first."""
     organisation = require_handler(query.actor)
-    rows = await repository.alerts_of(session, organisation, query.open_only)
-    return AlertList(items=[view(r) for r in rows])
+    after = paging.decode("alerts", query.cursor, 3)
+    rows = await repository.alerts_of(session, organisation, query.open_only, query.limit + 1,
+                                      after)
+    page, more = rows[:query.limit], len(rows) > query.limit
+    return AlertList(items=[view(r) for r in page],
+                     next_cursor=paging.encode("alerts", repository.alert_position(page[-1]))
+                     if more else None)
 
 
 async def acknowledge(session: AsyncSession, command: AcknowledgeAlert) -> AlertView:
