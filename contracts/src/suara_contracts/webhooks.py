@@ -162,8 +162,8 @@ class DeliveriesQuery(_Msg):
     actor: Actor
     webhook_id: UUID
     limit: int = Field(default=20, ge=1, le=100)
-    before: UUID | None = Field(default=None, description=(
-        "the `next_cursor` of the previous page: messages older than this one"))
+    cursor: str | None = Field(default=None, max_length=512, description=(
+        "the `next_cursor` of the previous page"))
 
 
 class AttemptView(_Msg):
@@ -192,8 +192,8 @@ class DeliveryView(_Msg):
 
 class DeliveryList(_Msg):
     items: list[DeliveryView]
-    next_cursor: UUID | None = Field(default=None, description=(
-        "pass as `before` for the next page; null on the last page"))
+    next_cursor: str | None = Field(default=None, description=(
+        "pass it as `cursor` for the next page; null on the last page"))
 
 
 class ReplayBody(_Msg):

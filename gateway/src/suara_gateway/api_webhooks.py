@@ -117,11 +117,11 @@ async def rotate_webhook_secret(webhook_id: UUID, actor: ManagerDep,
 async def webhook_deliveries(
         webhook_id: UUID, actor: ManagerDep, rpc: RpcDep,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        before: Annotated[UUID | None, Query(description=(
-            "`next_cursor` of the previous page"))] = None) -> DeliveryList:
+        cursor: Annotated[str | None, Query(max_length=512, description=(
+            "the previous page's next_cursor"))] = None) -> DeliveryList:
     """The webhook's messages, newest first, each with its attempts (status, HTTP status,
     time taken)."""
-    query = DeliveriesQuery(actor=actor, webhook_id=webhook_id, limit=limit, before=before)
+    query = DeliveriesQuery(actor=actor, webhook_id=webhook_id, limit=limit, cursor=cursor)
     return await rpc(S.NOTIFICATION_WEBHOOK_DELIVERIES, query, DeliveryList)
 
 

@@ -21,6 +21,7 @@ from suara_gateway import (
     api_referrals,
     api_statistics,
     api_webhooks,
+    openapi_doc,
     pages,
     problems,
 )
@@ -63,6 +64,7 @@ def create_app(settings: GatewaySettings | None = None,
                   openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
                   lifespan=lifespan)
     problems.install(app)
+    openapi_doc.install(app)
     app.include_router(api.router)
     app.include_router(api_referrals.router)
     app.include_router(api_identity.router)

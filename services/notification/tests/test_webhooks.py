@@ -285,13 +285,13 @@ async def test_deliveries_newest_first_with_attempts_and_a_cursor(db: Database) 
     page = await run(db, webhooks.deliveries, DeliveriesQuery(
         actor=PARTNER, webhook_id=made.webhook_id, limit=3))
     assert [d.message_id for d in page.items] == ids[::-1][:3]
-    assert page.next_cursor == ids[2]
+    assert page.next_cursor is not None  # an opaque cursor after the third
     first = page.items[0]
     assert (first.event_type, first.state, first.body) == ("case.opened", "sent", '{"n":4}')
     assert [(a.number, a.status, a.http_status, a.duration_ms) for a in first.attempts] == [
         (1, "sent", 200, 12)]
     rest = await run(db, webhooks.deliveries, DeliveriesQuery(
-        actor=PARTNER, webhook_id=made.webhook_id, limit=3, before=page.next_cursor))
+        actor=PARTNER, webhook_id=made.webhook_id, limit=3, cursor=page.next_cursor))
     assert [d.message_id for d in rest.items] == ids[1::-1]
     assert rest.next_cursor is None
 

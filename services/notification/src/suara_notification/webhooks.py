@@ -37,6 +37,7 @@ from suara_contracts.webhooks import (
     WebhooksQuery,
     WebhookView,
 )
+from suara_kit import paging
 from suara_kit.clock import utcnow
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
@@ -235,14 +236,16 @@ async def rotate(session: AsyncSession, query: WebhookQuery, *,
 
 
 async def deliveries(session: AsyncSession, query: DeliveriesQuery) -> DeliveryList:
-    """An endpoint's messages, newest first, with every attempt; `before` pages on."""
+    """An endpoint's messages, newest first, with every attempt, a page at a time."""
     row = await _endpoint(session, query.actor, query.webhook_id)
     stmt = select(Notification).where(Notification.recipient == recipient(row.id),
                                       Notification.channel == CHANNEL)
-    if query.before is not None:
-        stmt = stmt.where(col(Notification.id) < query.before)
+    after = paging.decode("deliveries", query.cursor, 1)
+    if after is not None:
+        stmt = stmt.where(col(Notification.id) < UUID(str(after[0])))
     messages = list(await session.exec(stmt.order_by(col(Notification.id).desc())
-                                       .limit(query.limit)))
+                                       .limit(query.limit + 1)))
+    messages, more = messages[:query.limit], len(messages) > query.limit
     tries: dict[UUID, list[AttemptView]] = {m.id: [] for m in messages}
     attempts = await session.exec(select(Attempt)
                                   .where(col(Attempt.notification_id).in_(list(tries)))
@@ -257,8 +260,8 @@ async def deliveries(session: AsyncSession, query: DeliveriesQuery) -> DeliveryL
                           body=str(m.params.get("body", "")), attempts=tries[m.id],
                           created_at=m.created_at, next_attempt_at=m.next_attempt_at,
                           sent_at=m.sent_at) for m in messages]
-    full = len(messages) == query.limit
-    return DeliveryList(items=items, next_cursor=messages[-1].id if full else None)
+    return DeliveryList(items=items, next_cursor=paging.encode("deliveries", [str(
+        messages[-1].id)]) if more else None)
 
 
 async def replay(session: AsyncSession, command: ReplayWebhook) -> Replayed:

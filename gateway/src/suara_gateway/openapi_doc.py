@@ -1,0 +1,39 @@
+"""The published OpenAPI document, as the gateway really answers: FastAPI files an error
+response's model under `application/json`, but every error goes out as
+`application/problem+json`; this moves the schema there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+PROBLEM = "application/problem+json"
+
+
+def problem_json(document: dict[str, Any]) -> dict[str, Any]:
+    """Move each 4xx/5xx response's schema from application/json to application/problem+json."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content")
+                if not str(status).startswith(("4", "5")) or not content:
+                    continue
+                schema = (content.pop("application/json", None) or {}).get("schema")
+                if schema is not None:
+                    content.setdefault(PROBLEM, {})["schema"] = schema
+    return document
+
+
+def install(app: FastAPI) -> None:
+    """Serve (and cache) the corrected document as `app.openapi()`."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_json(get_openapi(
+                title=app.title, version=app.version, description=app.description,
+                routes=app.routes, openapi_version=app.openapi_version))
+        return app.openapi_schema
+    app.openapi = openapi  # type: ignore[method-assign]
