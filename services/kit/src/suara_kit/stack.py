@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,14 +165,29 @@ def _accounts() -> list[tuple[str, str]]:
     return []
 
 
+MANAGED = frozenset({"SUARA_VAR_DIR", "SUARA_GATEWAY_PORT", "SUARA_NATS_URL",
+                     "SUARA_GATEWAY_OIDC_ISSUER", "SUARA_DEVISSUER_BASE_URL",
+                     "SUARA_DEVISSUER_KEY_FILE"})
+
+
+def passed_through(environ: Mapping[str, str]) -> dict[str, str]:
+    """The caller's own SUARA_* settings (e.g. `SUARA_NOTIFICATION_SMTP_URL=… make run`),
+    except those the stack sets itself; tests build a Stack without them."""
+    return {k: v for k, v in environ.items() if k.startswith("SUARA_") and k not in MANAGED}
+
+
 def main() -> None:
     """`make run`: start everything, print where it is, stop everything on Ctrl-C."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--var-dir", type=Path, default=Path(os.environ.get("SUARA_VAR_DIR", "var")))
     parser.add_argument("--port", type=int, default=int(os.environ.get("SUARA_GATEWAY_PORT", 8000)))
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for every child process (repeatable)")
     args = parser.parse_args()
     stack = Stack(var_dir=args.var_dir, gateway_port=port_or_free(args.port),
-                  issuer_port=port_or_free(8180), nats_url=os.environ.get("SUARA_NATS_URL"))
+                  issuer_port=port_or_free(8180), nats_url=os.environ.get("SUARA_NATS_URL"),
+                  extra_env=passed_through(os.environ) | {
+                      k: v for k, _, v in (item.partition("=") for item in args.env)})
     try:
         stack.start()
         print(f"\nSuara is running.\n  Worker form:  {stack.gateway_url}/\n"
