@@ -110,7 +110,7 @@ async def test_mediation_from_resources_to_cancellation(system: Any) -> None:
     assert again.headers["Idempotent-Replayed"] == "true"
     reused = await http.post(holds, headers={**mediator, **key},
                              json={**slot, "resources": [aisyah]})
-    assert "Idempotency-Key reuse" in ok(reused, 409)["detail"]
+    assert "Idempotency-Key reuse" in ok(reused, 422)["detail"]
     assert ok(await http.post(holds, headers=mediator, json=slot), 422)
     clash = await http.post(f"/api/v1/mediations/{mediation_id}/bookings",
                             headers={**mediator, "Idempotency-Key": "book-1"}, json=slot)

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from suara_gateway import (
@@ -27,7 +28,9 @@ from suara_gateway import (
 )
 from suara_gateway.anonymity import AnonymityMiddleware
 from suara_gateway.deps import Rpc
-from suara_gateway.edge import EdgeMiddleware
+from suara_gateway.edge import EdgeMiddleware, cors_options
+from suara_gateway.idempotency import IdempotencyMiddleware, open_store
+from suara_gateway.limits import BodyLimitMiddleware, RateLimiter
 from suara_gateway.settings import GatewaySettings
 from suara_kit import staging, telemetry
 from suara_kit.auth import TokenValidator
@@ -49,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None,
         nc = await connect(settings.nats_url, "gateway")
         app.state.rpc = Rpc(nc, settings.rpc_timeout)
         app.state.staging = await staging.bucket(nc.jetstream())
+        app.state.idempotency = await open_store(nc, settings)
         app.state.validator = validator or TokenValidator(
             issuer=settings.oidc_issuer, audience=settings.oidc_audience,
             jwks_url=settings.oidc_jwks_url)
@@ -79,6 +83,11 @@ def create_app(settings: GatewaySettings | None = None,
     app.include_router(api_statistics.router)  # before pages: /{code}/transparency
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(IdempotencyMiddleware)  # inside the edge: its answers get headers, log
+    app.state.rate_limiter = RateLimiter(settings.rate_per_minute, settings.rate_burst)
+    app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes)  # outside idempotency
+    if settings.cors_origins:  # closed unless configured
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
     app.add_middleware(EdgeMiddleware)
     app.add_middleware(AnonymityMiddleware)  # outermost: nothing below sees identifying data
     return app

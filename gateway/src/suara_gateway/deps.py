@@ -11,6 +11,7 @@ from nats.aio.client import Client
 from pydantic import BaseModel
 
 from suara_contracts.rpc import Actor
+from suara_gateway import limits
 from suara_kit.auth import Principal, TokenValidator
 from suara_kit.errors import Forbidden, Unauthorized
 from suara_kit.messaging import call
@@ -41,11 +42,13 @@ async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller, from a valid bearer token; 401 otherwise."""
+    """The caller, from a valid bearer token (401 otherwise), within its rate (429)."""
     if credentials is None or not credentials.credentials.strip():
         raise Unauthorized("Send an access token: 'Authorization: Bearer <token>'.")
     validator: TokenValidator = request.app.state.validator
-    return await validator.validate(credentials.credentials.strip())
+    principal = await validator.validate(credentials.credentials.strip())
+    limits.charge(request, principal)
+    return principal
 
 
 def actor_of(principal: Principal) -> Actor:

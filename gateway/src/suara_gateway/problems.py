@@ -14,6 +14,16 @@ from suara_kit.messaging import describe
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+RETRY_UNAVAILABLE = 5  # seconds: a 503 always says when to come back
+
+
+class ProblemException(HTTPException):
+    """A typed error where only an HTTPException gets through: FastAPI turns anything else
+    raised while it reads a request body into a 400."""
+
+    def __init__(self, error: SuaraError) -> None:
+        super().__init__(error.status, error.detail)
+        self.error = error
 
 
 def problem_response(exc: SuaraError) -> JSONResponse:
@@ -23,6 +33,8 @@ def problem_response(exc: SuaraError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="suara"'
     if "retry_after" in exc.extra:
         headers["Retry-After"] = str(exc.extra["retry_after"])
+    elif exc.status == 503:
+        headers["Retry-After"] = str(RETRY_UNAVAILABLE)
     return JSONResponse(exc.problem(), status_code=exc.status, media_type=MEDIA_TYPE,
                         headers=headers)
 
@@ -44,6 +56,8 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if isinstance(exc, ProblemException):
+        return problem_response(exc.error)
     body = {"type": PROBLEM_BASE + str(exc.status_code), "title": str(exc.detail),
             "status": exc.status_code, "detail": str(exc.detail)}
     return JSONResponse(body, status_code=exc.status_code, media_type=MEDIA_TYPE,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from suara_kit.settings import ProcessSettings
+
+DEV_IDEMPOTENCY_KEY = "development-only-idempotency-key-change-me"
+ORIGIN = re.compile(r"^https?://[^/\s*?#]+$")
 
 
 class GatewaySettings(ProcessSettings):
@@ -20,3 +25,40 @@ class GatewaySettings(ProcessSettings):
     oidc_audience: str = "suara-api"
     oidc_jwks_url: str | None = None
     rpc_timeout: float = Field(default=10.0, gt=0)
+    nats_replicas: int = Field(default=1, ge=1, le=5,
+                               validation_alias=AliasChoices("SUARA_NATS_REPLICAS"),
+                               description="replicas of the gateway's Idempotency-Key bucket")
+    idempotency_key: SecretStr = Field(default=SecretStr(DEV_IDEMPOTENCY_KEY), description=(
+        "seals the responses kept for Idempotency-Key replays (a worker's receipt among them); "
+        "a random secret (e.g. `openssl rand -base64 32`), the same in every gateway replica"))
+    idempotency_previous_keys: list[SecretStr] = Field(default=[], description=(
+        "idempotency keys used before the current one (rotation; kept responses live 24 h)"))
+    rate_per_minute: int = Field(default=600, ge=1, description=(
+        "requests a caller with a token (its client and subject) may make per minute, in each "
+        "gateway replica; reporters are never limited by address"))
+    rate_burst: int = Field(default=600, ge=1, description=(
+        "requests such a caller may make at once before the per-minute rate applies"))
+    max_body_bytes: int = Field(default=1024 * 1024, ge=16 * 1024, description=(
+        "largest request body but for file uploads (which have their own limit)"))
+    cors_origins: list[str] = Field(default=[], description=(
+        "browser origins allowed to call the API from another site (JSON list, e.g. "
+        '["https://console.example.org"]); none by default'))
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        wrong = [origin for origin in origins if not ORIGIN.fullmatch(origin)]
+        if wrong:
+            raise ValueError(f"not an origin (scheme://host[:port], no path, no wildcard): "
+                             f"{', '.join(wrong)}")
+        return origins
+
+    @model_validator(mode="after")
+    def _refuse_insecure(self) -> GatewaySettings:
+        # A secret that is too short is refused by the sealer when the gateway starts: an
+        # error raised here would print the value.
+        secret = self.idempotency_key.get_secret_value()
+        if self.env == "production" and secret == DEV_IDEMPOTENCY_KEY:
+            raise ValueError("SUARA_GATEWAY_IDEMPOTENCY_KEY: still the development default; set "
+                             "it to a secret of its own")
+        return self

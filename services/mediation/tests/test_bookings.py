@@ -232,9 +232,9 @@ async def test_idempotent_retry_and_key_reuse(app: ServiceApp, mediation_id: UUI
     again = await book(app, **slot(mediation_id, [mediator], at(10), "k-1"))
     assert again.booking_id == first.booking_id
     assert (first.replayed, again.replayed) == (False, True)
-    with pytest.raises(Conflict, match="Idempotency-Key reuse"):
+    with pytest.raises(ValidationFailed, match="Idempotency-Key reuse"):
         await book(app, **slot(mediation_id, [mediator], at(14), "k-1"))
-    with pytest.raises(Conflict, match="Idempotency-Key reuse"):  # another operation
+    with pytest.raises(ValidationFailed, match="Idempotency-Key reuse"):  # another operation
         await run(app, bookings.hold, PlaceHold(**slot(mediation_id, [mediator], at(10), "k-1")),
                   app.emit)
     async with app.transaction() as session:

@@ -138,6 +138,9 @@ async def _respond_problem(req: Request, exc: SuaraError) -> None:
 
 
 # request-reply, calling side
+RETRY_AFTER = 5  # seconds a caller is asked to wait when no service answers
+
+
 async def call(nc: Client, subject: str, request: BaseModel, reply_model: type[RepT],
                timeout: float = 10.0) -> RepT:
     """Ask a service; its problem replies come back as typed `SuaraError`s."""
@@ -148,9 +151,13 @@ async def call(nc: Client, subject: str, request: BaseModel, reply_model: type[R
                                    timeout=timeout, headers=headers)
         except NoRespondersError:
             raise Unavailable(f"No service answers {subject.rsplit('.', 1)[0]}; "
-                              "try again shortly.") from None
+                              "try again shortly.", retry_after=RETRY_AFTER) from None
         except NatsTimeout:
-            raise Unavailable(f"{subject} did not answer within {timeout:g} s.") from None
+            raise Unavailable(f"{subject} did not answer within {timeout:g} s.",
+                              retry_after=RETRY_AFTER) from None
+        except NatsError as exc:  # connection closed, or reconnecting with a full buffer
+            raise Unavailable(f"Services cannot be reached ({type(exc).__name__}); try again "
+                              "shortly.", retry_after=RETRY_AFTER) from None
     if msg.headers and msg.headers.get("Nats-Service-Error-Code"):
         try:
             raise error_from_problem(json.loads(msg.data))

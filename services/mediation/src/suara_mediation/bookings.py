@@ -10,7 +10,7 @@ writer connection serialises transactions instead.
 
 Placing a hold, booking, confirming and rescheduling take an `Idempotency-Key`: it is stored per
 organisation with a fingerprint of the request and the answer, so a retry is answered from the
-record, and the same key with another request is a 409.
+record, and the same key with another request is a 422 (as everywhere in the API).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from suara_contracts.mediation import (
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Evt
 from suara_kit.clock import utcnow
-from suara_kit.errors import Conflict, NotFound
+from suara_kit.errors import Conflict, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_mediation import mediations, proposals, resources
 from suara_mediation.models import (
@@ -84,8 +84,10 @@ async def idempotent(session: AsyncSession, organisation: str, key: str, operati
     known = await session.get(IdempotencyKey, (organisation, key))
     if known is not None:
         if known.fingerprint != digest:
-            raise Conflict("Idempotency-Key reuse: this key was already used for a different "
-                           "request. Send a new key for a new request.", idempotency_key=key)
+            raise ValidationFailed(  # 422, as the gateway answers for every other POST
+                "Idempotency-Key reuse: this key was already used for a different request. "
+                "Send a new key for a new request.", idempotency_key=key,
+                errors=[{"field": "Idempotency-Key", "message": "used for another request"}])
         return BookingView.model_validate_json(known.response).model_copy(
             update={"replayed": True})
     # Claim the key first: on PostgreSQL a concurrent twin waits here on the primary key and
