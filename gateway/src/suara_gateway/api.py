@@ -63,6 +63,7 @@ from suara_contracts.rpc import (
 from suara_contracts.subjects import HEALTH_SUBJECTS
 from suara_contracts.subjects import Rpc as S
 from suara_gateway import attach
+from suara_gateway.api_referrals import command
 from suara_gateway.deps import (
     AnyStaffDep,
     CommitteeDep,
@@ -109,14 +110,15 @@ async def get_form(rpc: RpcDep, language: str = "en",
                      FormDefinition)
 
 
-@router.get("/forms", tags=["worker committee"])
+@router.get("/forms", tags=["worker committee"], responses=problem_responses(401))
 async def list_form_versions(actor: OptionalActorDep, rpc: RpcDep) -> FormVersionList:
     """Every approved form version, with who approved it after which consultation (public, for
     transparency); the worker committee also sees drafts."""
     return await rpc(S.INTAKE_FORM_VERSIONS, FormVersionsQuery(actor=actor), FormVersionList)
 
 
-@router.get("/forms/{version}", tags=["worker committee"], responses=problem_responses(404))
+@router.get("/forms/{version}", tags=["worker committee"],
+            responses=problem_responses(401, 404))
 async def get_form_version(version: Annotated[int, Path(ge=1, le=MAX_VERSION)], actor: OptionalActorDep,
                            rpc: RpcDep) -> FormVersion:
     """One form version with its questions in every language."""
@@ -159,8 +161,8 @@ async def get_remedies(
         language: str = "en") -> RemedyRoutes:
     """Where a worker can take a grievance: the destination's labour department and tribunals,
     their own country's offices there, and civil-society hotlines, each with its source."""
-    query = RemedyQuery(destination=destination, origin=origin, issues=issue or [],
-                        language=language)
+    query = command(RemedyQuery, destination=destination, origin=origin, issues=issue or [],
+                    language=language)
     return await rpc(S.INTAKE_REMEDIES, query, RemedyRoutes)
 
 
@@ -206,7 +208,8 @@ async def upload_file(request: Request, file: UploadFile) -> UploadReceipt:
                          expires_in_seconds=staging.TTL_SECONDS)
 
 
-@router.post("/reports", status_code=status.HTTP_201_CREATED, tags=["reporter"])
+@router.post("/reports", status_code=status.HTTP_201_CREATED, tags=["reporter"],
+             responses=problem_responses(404))
 async def submit_report(report: SubmitReport, rpc: RpcDep) -> SubmitReceipt:
     """Submit a grievance anonymously. Keep the receipt: it is shown once and cannot be
     recovered."""
@@ -221,22 +224,22 @@ async def claim_receipt(body: ClaimReceipt, rpc: RpcDep) -> SubmitReceipt:
 
 
 @router.post("/assisted/reports", status_code=status.HTTP_201_CREATED, tags=["case handler"],
-             responses=problem_responses(401, 403))
+             responses=problem_responses(401, 403, 404))
 async def file_assisted_report(body: ReportForWorker, actor: HandlerDep,
                                rpc: RpcDep) -> ClaimTicket:
     """File a report for a worker met in person or by phone. Hand the worker the reference and
     the claim code; they claim their own receipt, which you never see."""
-    report = OnBehalfReport(actor=actor, channel="assisted", **body.model_dump())
+    report = command(OnBehalfReport, actor=actor, channel="assisted", **body.model_dump())
     return await rpc(S.INTAKE_SUBMIT_ON_BEHALF, report, ClaimTicket)
 
 
 @router.post("/partner/reports", status_code=status.HTTP_201_CREATED, tags=["partner"],
-             responses=problem_responses(401, 403))
+             responses=problem_responses(401, 403, 404))
 async def file_partner_report(body: ReportForWorker, actor: PartnerDep,
                               rpc: RpcDep) -> ClaimTicket:
     """A partner system (OAuth2 client credentials) files a report its hotline collected, for
     its own organisation; the worker claims a receipt with the returned code."""
-    report = OnBehalfReport(actor=actor, channel="partner", **body.model_dump())
+    report = command(OnBehalfReport, actor=actor, channel="partner", **body.model_dump())
     return await rpc(S.INTAKE_SUBMIT_ON_BEHALF, report, ClaimTicket)
 
 
@@ -390,8 +393,8 @@ async def my_conflicts(actor: HandlerDep, rpc: RpcDep) -> ConflictList:
 async def propose_session(case_id: UUID, body: SessionProposal, actor: MediatorDep,
                           rpc: RpcDep) -> SessionView:
     """Propose a mediation session for a case."""
-    command = ProposeSession(actor=actor, case_id=case_id, **body.model_dump())
-    return await rpc(S.MEDIATION_PROPOSE, command, SessionView)
+    proposal = command(ProposeSession, actor=actor, case_id=case_id, **body.model_dump())
+    return await rpc(S.MEDIATION_PROPOSE, proposal, SessionView)
 
 
 health_router = APIRouter()

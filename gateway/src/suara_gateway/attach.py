@@ -29,7 +29,7 @@ class TooLarge(SuaraError):
 def refuse_oversized(request: Request) -> None:
     """A 413 before reading a body that cannot fit `MAX_BODY`, as Content-Length says."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
+    if length.isascii() and length.isdigit() and int(length) > MAX_BODY:  # not "²"
         raise TooLarge(f"Send at most {LIMITS.max_files} files of up to "
                        f"{LIMITS.max_bytes // (1024 * 1024)} MB each.")
 

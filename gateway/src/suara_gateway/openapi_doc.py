@@ -1,6 +1,7 @@
 """The published OpenAPI document, as the gateway really answers: FastAPI files an error
 response's model under `application/json`, but every error goes out as
-`application/problem+json`; this moves the schema there."""
+`application/problem+json`; this moves the schema there. And it documents the 400 that FastAPI
+answers, before any validation, to a body it cannot read at all."""
 
 from __future__ import annotations
 
@@ -28,12 +29,24 @@ def problem_json(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def unreadable_bodies(document: dict[str, Any]) -> dict[str, Any]:
+    """Document a 400 on every operation that takes a body: FastAPI answers it when the bytes
+    are not UTF-8 or a multipart body is broken (the schemathesis suite sends both)."""
+    malformed = {"description": "Malformed request", "content": {
+        PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("400", malformed)
+    return document
+
+
 def install(app: FastAPI) -> None:
     """Serve (and cache) the corrected document as `app.openapi()`."""
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problem_json(get_openapi(
+            app.openapi_schema = unreadable_bodies(problem_json(get_openapi(
                 title=app.title, version=app.version, description=app.description,
-                routes=app.routes, openapi_version=app.openapi_version))
+                routes=app.routes, openapi_version=app.openapi_version)))
         return app.openapi_schema
     app.openapi = openapi  # type: ignore[method-assign]

@@ -423,7 +423,7 @@ async def _visible(session: AsyncSession, actor: Actor, referral_id: UUID,
 async def list_referrals(session: AsyncSession, query: ReferralListQuery) -> ReferralList:
     """The organisation's referrals in and out, without case content."""
     organisation = require_handler(query.actor)
-    after = paging.decode("referrals", query.cursor, 1)
+    after = paging.decode("referrals", query.cursor, 1, (paging.uuid,))
     found = await referrals_for(session, organisation, query.direction, query.status,
                                 query.limit + 1, UUID(str(after[0])) if after else None)
     found, more = found[:query.limit], len(found) > query.limit

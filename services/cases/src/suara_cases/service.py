@@ -86,7 +86,7 @@ async def list_cases(session: AsyncSession, query: CaseListQuery,
     if unknown:
         raise ValidationFailed(f"status: no such state {unknown[0]!r}", errors=[
             {"field": "status", "message": f"one of {', '.join(s.value for s in CaseStatus)}"}])
-    after = paging.decode("cases", query.cursor, 3)
+    after = paging.decode("cases", query.cursor, 3, (paging.group, paging.day, paging.uuid))
     who = query.assigned_to
     cases = await repository.triage_queue(
         session, organisation, query.limit + 1, statuses=query.status, risk=query.risk,

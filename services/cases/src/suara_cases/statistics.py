@@ -47,6 +47,7 @@ never include the current one, which limits this to month-sized differences.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -99,16 +100,18 @@ class Scope:
         return f"{self.last:%Y-%m}"
 
 
-def month_start(text: str) -> date:
-    """'2026-03' → 2026-03-01."""
+def month_start(text: str, field: str = "period") -> date:
+    """'2026-03' → 2026-03-01; a 422 naming `field` for a month no calendar has (0000-01)."""
     year, month = text.split("-")
-    return date(int(year), int(month), 1)
+    try:
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise ValidationFailed(f"{field}: {text} is not a month of the calendar") from None
 
 
 def month_end(first: date) -> date:
-    """The last day of the month that `first` is in."""
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return following - timedelta(days=1)
+    """The last day of the month that `first` is in (9999-12 too)."""
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def visible_organisation(actor: Actor | None, asked: str | None) -> str | None:
@@ -134,8 +137,8 @@ def scope_for(query: StatisticsQuery, on: date) -> Scope:
     organisation = visible_organisation(query.actor, query.organisation)
     last = on.replace(day=1) - timedelta(days=1)
     if query.period_to:
-        last = min(last, month_end(month_start(query.period_to)))
-    first = month_start(query.period_from) if query.period_from else None
+        last = min(last, month_end(month_start(query.period_to, "period_to")))
+    first = month_start(query.period_from, "period_from") if query.period_from else None
     if first and first > last:
         raise ValidationFailed(f"period_from: figures cover complete months only; the latest "
                                f"is {last:%Y-%m}")

@@ -36,6 +36,7 @@ LONG_TEXT_MAX = 5000
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 EARLIEST_DATE = date(1950, 1, 1)
+MAX_MAGNITUDE = 30  # a number's digits before or after the point, written out as stored
 CHOICE_KINDS = {"single-choice", "multiple-choice", "yes-no"}
 
 
@@ -252,7 +253,8 @@ def _number(value: str, f: FieldSpec) -> Decimal:
         number = Decimal(value.strip().replace(",", ""))
     except InvalidOperation:
         raise Problem("not-a-number", "must be a number, e.g. 1500") from None
-    if not number.is_finite():
+    # 1e-999999 is finite too, and would be stored as a megabyte of zeros
+    if not number.is_finite() or (number and abs(number.adjusted()) > MAX_MAGNITUDE):
         raise Problem("not-a-number", "must be a number, e.g. 1500")
     if f.minimum is not None and number < Decimal(str(f.minimum)):
         raise Problem("too-small", f"must be at least {_plain(f.minimum)}",

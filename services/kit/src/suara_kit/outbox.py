@@ -188,6 +188,10 @@ def open_payload(raw: bytes, sealer: Sealer | None, subject: str) -> bytes:
 
 def parse_payload(raw: bytes, sealer: Sealer | None = None,
                   subject: str = "") -> tuple[UUID, dict]:
-    """The event id and data of an envelope, without trusting anything else in it."""
-    body = json.loads(open_payload(raw, sealer, subject))
-    return UUID(body["id"]), body["data"]
+    """The event id and data of an envelope, without trusting anything else in it; anything
+    unreadable is a ValueError, KeyError or TypeError."""
+    try:
+        body = json.loads(open_payload(raw, sealer, subject))
+    except RecursionError:
+        raise ValueError("an envelope nested too deeply") from None
+    return UUID(str(body["id"])), body["data"]

@@ -8,7 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
+from uuid import UUID
 
 from suara_kit.errors import ValidationFailed
 
@@ -21,9 +24,28 @@ def encode(kind: str, position: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(kind: str, cursor: str | None, size: int) -> list[Any] | None:
-    """The position a cursor of list `kind` names (`size` values), None for the first page;
-    422 on anything else."""
+def group(value: Any) -> int:
+    """A position's leading 0 or 1 (which of two groups an item sorts in)."""
+    if value not in (0, 1):
+        raise ValueError("not 0 or 1")
+    return int(value)
+
+
+def day(value: Any) -> date:
+    """A position's ISO date."""
+    return date.fromisoformat(str(value))
+
+
+def uuid(value: Any) -> UUID:
+    """A position's id."""
+    return UUID(str(value))
+
+
+def decode(kind: str, cursor: str | None, size: int,
+           parsers: Sequence[Callable[[Any], Any]] = ()) -> list[Any] | None:
+    """The position a cursor of list `kind` names (`size` values, each read by its parser when
+    `parsers` are given), None for the first page; 422 on anything else, a well-formed cursor
+    with values the list cannot use too."""
     if cursor is None or cursor == "":
         return None
     try:
@@ -35,7 +57,9 @@ def decode(kind: str, cursor: str | None, size: int) -> list[Any] | None:
             raise ValueError
         if not all(isinstance(v, str | int | float | bool) or v is None for v in value[1:]):
             raise ValueError
-    except (ValueError, UnicodeError, binascii.Error, json.JSONDecodeError):
+        if parsers:
+            value[1:] = [parse(v) for parse, v in zip(parsers, value[1:], strict=True)]
+    except (ValueError, TypeError, OverflowError, UnicodeError, binascii.Error):
         raise ValidationFailed(
             "cursor: not a cursor this list gave; start again without one",
             errors=[{"field": "cursor", "message": "not a cursor this list gave"}]) from None

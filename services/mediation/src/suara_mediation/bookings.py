@@ -129,7 +129,10 @@ def _check_slot(rows: list[Resource], starts_at: datetime, ends_at: datetime,
         if ends_at > latest:
             problems.append(("ends_at", f"{r.name} is booked at most {r.booking_horizon_days} "
                              f"days ahead: until {_local(latest, r.timezone)} ({r.timezone})"))
-        reason = outside_hours(r, starts_at, ends_at)
+        # only a slot within the bookable window is walked hour by hour: one that spans
+        # centuries (refused above anyway) held the service past the gateway's timeout
+        within = now < starts_at and ends_at <= latest
+        reason = outside_hours(r, starts_at, ends_at) if within else None
         if reason:
             problems.append(("starts_at", reason))
     if problems:

@@ -8,6 +8,7 @@ behind opaque addresses. Case details reach the mediator's copy only.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -180,7 +181,13 @@ def _worker_side(recipient: Recipient) -> bool:
 def _organiser(session: SessionInvite, recipient: Recipient, lang: str) -> vCalAddress:
     # The worker's copy names nobody, the mediator included: a role label and a team mailbox.
     name = _label(Role.MEDIATOR, None, lang) if _worker_side(recipient) else session.organiser.name
-    return vCalAddress.new(session.organiser.mailbox, cn=name)
+    return vCalAddress.new(session.organiser.mailbox, cn=_printable(name))
+
+
+def _printable(name: str) -> str:
+    """A name as a parameter value may carry it: RFC 5545 allows no control characters there
+    (readers dropped the attendee), so each becomes a space; a new line travels (RFC 6868)."""
+    return "".join(" " if ch != "\n" and unicodedata.category(ch) == "Cc" else ch for ch in name)
 
 
 def _address(session: SessionInvite, index: int, attendee: Attendee, recipient: Recipient,
@@ -196,7 +203,7 @@ def _address(session: SessionInvite, index: int, attendee: Attendee, recipient: 
     address = vCalAddress(f"mailto:{email}" if email else
                           f"urn:uuid:{uuid5(session.session_id, f'attendee/{index}')}")
     role = _ROLES.get(attendee.role, ROLE.REQ_PARTICIPANT)
-    address.params.update({"CN": name, "CUTYPE": CUTYPE.INDIVIDUAL, "ROLE": role,
+    address.params.update({"CN": _printable(name), "CUTYPE": CUTYPE.INDIVIDUAL, "ROLE": role,
                            "PARTSTAT": PARTSTAT.NEEDS_ACTION, "RSVP": "FALSE"})
     return address
 

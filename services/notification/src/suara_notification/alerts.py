@@ -94,7 +94,7 @@ def view(alert: TeamAlert) -> AlertView:
 async def list_alerts(session: AsyncSession, query: AlertsQuery) -> AlertList:
     """The caller's organisation's alerts: those nobody took on first, newest first."""
     organisation = require_handler(query.actor)
-    after = paging.decode("alerts", query.cursor, 3)
+    after = paging.decode("alerts", query.cursor, 3, (paging.group, paging.day, paging.uuid))
     rows = await repository.alerts_of(session, organisation, query.open_only, query.limit + 1,
                                       after)
     page, more = rows[:query.limit], len(rows) > query.limit

@@ -46,7 +46,7 @@ STAFF_ROLES = {"case-handler", "mediator", "worker-committee", "admin", "cso-par
 def _zone(name: str, field: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Asia"), too long
         raise invalid(f"'{name}' is not a time zone; use an IANA name such as "
                       "'Asia/Jakarta'.", field=field) from None
     return name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -29,8 +30,9 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():  # not "²", which float() refuses
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None  # 400 nines are infinite
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

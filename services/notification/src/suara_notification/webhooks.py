@@ -240,7 +240,7 @@ async def deliveries(session: AsyncSession, query: DeliveriesQuery) -> DeliveryL
     row = await _endpoint(session, query.actor, query.webhook_id)
     stmt = select(Notification).where(Notification.recipient == recipient(row.id),
                                       Notification.channel == CHANNEL)
-    after = paging.decode("deliveries", query.cursor, 1)
+    after = paging.decode("deliveries", query.cursor, 1, (paging.uuid,))
     if after is not None:
         stmt = stmt.where(col(Notification.id) < UUID(str(after[0])))
     messages = list(await session.exec(stmt.order_by(col(Notification.id).desc())
