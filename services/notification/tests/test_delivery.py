@@ -508,3 +508,25 @@ async def test_a_reporters_email_nudge_comes_from_a_neutral_sender_and_says_noth
     assert SECRET_WORDS not in nudge.body
     assert ORG not in nudge.body
     assert by_address["ani@tenaganita.example"].sender is None  # staff: the provider's From
+
+
+async def test_a_message_that_cannot_be_rendered_fails_on_schedule_and_ends_dead(
+        db: Database) -> None:
+    await register(db, staff("ani"), email="ani@tenaganita.example")
+    [row] = await plan_event(db, Evt.CASE_OPENED, opened())
+    async with db.transaction() as session:
+        broken = await session.get(Notification, row.id)
+        assert broken is not None
+        broken.topic = "no-such-topic"  # e.g. a template removed in an upgrade
+        session.add(broken)
+    mail = Scripted("smtp")
+    engine = deliverer(db, email=[mail])
+    now = datetime.now(UTC)
+    for _ in range(4):
+        assert await engine.run_once(now) == 1
+        [current] = await rows(db, id=row.id)
+        now = current.next_attempt_at or now
+    assert (current.state, current.attempts) == ("dead", 4)
+    assert mail.sent == []
+    assert {a.detail for a in await _attempts(db, row)} == {
+        "could not be prepared (ValueError)"}

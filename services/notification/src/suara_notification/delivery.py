@@ -319,7 +319,7 @@ class Deliverer:
         claimed = await self._claim(now)
         if not claimed:
             return 0
-        prepared = [await self._prepare(row_id, now) for row_id in claimed]
+        prepared = [await self._prepare_safely(row_id, now) for row_id in claimed]
 
         async def one(item: Prepared) -> None:
             async with self._limit:
@@ -355,6 +355,19 @@ class Deliverer:
                 row.state, row.lease_until = SENDING, now + self.lease
                 session.add(row)
             return [r.id for r in rows]
+
+    async def _prepare_safely(self, row_id: UUID, now: datetime) -> Prepared:
+        """`_prepare`, or a failure to record when the message cannot be made (say, a template
+        that does not render): retried on the schedule, then dead-lettered, never looping."""
+        try:
+            return await self._prepare(row_id, now)
+        except Exception as exc:
+            log.warning("a notification could not be prepared: %s", type(exc).__name__)
+            async with self.db.transaction() as session:
+                row = await session.get(Notification, row_id)
+                assert row is not None
+                session.expunge(row)
+            return Prepared(row, missing=f"could not be prepared ({type(exc).__name__})")
 
     async def _prepare(self, row_id: UUID, now: datetime) -> Prepared:
         async with self.db.transaction() as session:
