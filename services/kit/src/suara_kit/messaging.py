@@ -193,6 +193,7 @@ class DurableConsumer:
         self.js, self.spec, self.batch = js, spec, batch
         self.rebind_after_idle = rebind_after_idle
         self._stopping = False
+        self._ensured = False  # by the service's start: the first bind need not ask again
 
     async def ensure(self) -> None:
         """Create the durable consumer if it does not exist."""
@@ -202,6 +203,7 @@ class DurableConsumer:
             ack_wait=30, max_deliver=self.spec.max_attempts + 1, max_ack_pending=1000,
         )
         await self.js.add_consumer(EVENTS_STREAM, config)
+        self._ensured = True
 
     async def run(self) -> None:
         """Fetch and handle until stopped; re-bind after errors and long idle spells, since a
@@ -209,7 +211,9 @@ class DurableConsumer:
         while not self._stopping:
             sub = None
             try:
-                await self.ensure()
+                if not self._ensured:
+                    await self.ensure()
+                self._ensured = False  # after an error or a long idle spell, make sure again
                 sub = await self.js.pull_subscribe_bind(self.spec.durable, stream=EVENTS_STREAM)
                 await self._loop(sub)
             except asyncio.CancelledError:

@@ -187,11 +187,11 @@ class ServiceApp:
         await ensure_streams(js, self.settings.nats_replicas, self.settings.events_max_age_days)
         self.relay = OutboxRelay(self.db, self.outbox_model, js)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
-        for spec in self._consumer_specs:
-            consumer = DurableConsumer(js, spec)
-            await consumer.ensure()
+        consumers = [DurableConsumer(js, spec) for spec in self._consumer_specs]
+        await asyncio.gather(*(c.ensure() for c in consumers))  # one round trip, not one each
+        for consumer in consumers:
             self._consumers.append(consumer)
-            self._tasks.append(asyncio.create_task(consumer.run(), name=spec.durable))
+            self._tasks.append(asyncio.create_task(consumer.run(), name=consumer.spec.durable))
         for name, seconds, job in self._periodic:
             self._tasks.append(asyncio.create_task(self._repeat(name, seconds, job), name=name))
         for name, run, _ in self._background:
