@@ -108,3 +108,31 @@ async def system(nats_url: str, database_url: Callable[[str], str], tmp_path: Pa
     await issuer.aclose()
     for app in services.values():
         await app.stop()
+
+
+# PostgreSQL: every service's own tests (services/*/tests) run on both backends, and so do the
+# cross-service suites below, which store, shred, lock and recover through every service. The
+# other suites here test HTTP, tokens, roles and wiring, which the backend does not change:
+# they run once, on SQLite, to keep `make test` within its time budget.
+POSTGRES_SUITES = frozenset({
+    "test_journey.py", "test_retention.py", "test_mediation_booking.py", "test_referrals.py",
+    "test_case_work.py", "test_notifications.py", "test_idempotency.py",
+    "test_journey_processes.py", "test_crash_recovery.py",
+})
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL variant of this folder's suites not in POSTGRES_SUITES."""
+    keep, left_out = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("db_backend") == "postgresql"
+        if (on_postgres and HERE in item.path.parents
+                and item.path.name not in POSTGRES_SUITES):
+            left_out.append(item)
+        else:
+            keep.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
