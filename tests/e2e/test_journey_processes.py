@@ -78,9 +78,15 @@ def walk(stack: Stack, api: httpx.Client) -> None:
 
     mediator = token(stack, "mediator.tenaganita")
     starts = datetime.now(UTC) + timedelta(days=5)
-    proposed = api.post(f"/api/v1/cases/{case['case_id']}/sessions", headers=mediator, json={
-        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
-        "timezone": "Asia/Kuala_Lumpur"})
+
+    def propose() -> httpx.Response | None:
+        # mediation learns of the case from case-management's event: a 404 until it has
+        reply = api.post(f"/api/v1/cases/{case['case_id']}/sessions", headers=mediator, json={
+            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "timezone": "Asia/Kuala_Lumpur"})
+        return None if reply.status_code == 404 else reply
+
+    proposed = wait_for(propose)
     assert proposed.status_code == 201, proposed.text
     assert wait_for(lambda: api.get(f"/api/v1/cases/{case['case_id']}",
                                     headers=handler).json()["sessions"])
