@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
@@ -21,9 +24,32 @@ def alembic_config(script_location: Path, url: str) -> Config:
     return cfg
 
 
+_scripts: dict[tuple[str, ...], ScriptDirectory] = {}
+
+
+def _script_directory(cfg: Config, script_location: Path) -> ScriptDirectory:
+    """Alembic's view of a migrations folder, kept while its revision files stay the same
+    (reading it imports every revision file: most of the cost of an upgrade with nothing to
+    do, which every service start and every test pays)."""
+    versions = script_location / "versions"
+    key = (str(script_location.resolve()), *sorted(
+        f"{entry.name}:{entry.stat().st_mtime_ns}:{entry.stat().st_size}"
+        for entry in os.scandir(versions) if entry.name.endswith(".py"))
+    ) if versions.is_dir() else (str(script_location.resolve()),)
+    script = _scripts.get(key)
+    if script is None:
+        script = _scripts[key] = ScriptDirectory.from_config(cfg)
+    return script
+
+
 def upgrade(script_location: Path, url: str) -> None:
-    """Bring a service's database to the newest revision (blocking; run in a thread)."""
-    command.upgrade(alembic_config(script_location, url), "head")
+    """Bring a service's database to the newest revision (blocking; run in a thread).
+    What `alembic upgrade head` does, with the folder read once per process."""
+    cfg = alembic_config(script_location, url)
+    script = _script_directory(cfg, script_location)
+    with EnvironmentContext(cfg, script, destination_rev="head",
+                            fn=lambda rev, _: script._upgrade_revs("head", rev)):
+        script.run_env()
 
 
 async def upgrade_async(script_location: Path, url: str) -> None:
