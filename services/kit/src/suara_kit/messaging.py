@@ -240,7 +240,7 @@ class DurableConsumer:
         while not self._stopping and idle < self.rebind_after_idle:
             try:
                 msgs = await sub.fetch(self.batch, timeout=2)
-            except (NatsTimeout, asyncio.TimeoutError):  # nats-py raises either when idle
+            except (NatsTimeout, TimeoutError):  # nats-py raises either when idle
                 idle += 1
                 continue
             idle = 0
