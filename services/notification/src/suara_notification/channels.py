@@ -8,7 +8,10 @@ never raises for a failure it can describe. Nothing here logs a message's text o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 from uuid import UUID
 
@@ -72,3 +75,21 @@ class Provider(Protocol):
     async def send(self, message: Outgoing) -> Outcome:
         """Try once; describe failures in the outcome rather than raising."""
         ...
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (RFC 9110: whole seconds, or an HTTP date);
+    None if absent or unreadable. Shared by every HTTP provider."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():  # not "²", which float() refuses
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None  # 400 nines are infinite
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

@@ -8,39 +8,17 @@ number) and never the message.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import httpx
 
-from suara_notification.channels import Outcome, Outgoing, Provider
+from suara_notification.channels import Outcome, Outgoing, Provider, retry_after
 
 # An SMS provider is nothing more than a Provider sending messages whose channel is "sms".
 SmsProvider = Provider
 TIMEOUT_SECONDS = 15.0
 RETRYABLE = frozenset({408, 409, 425, 429})
-
-
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date; None when
-    absent or unreadable (an infinite or NaN number too: a wait must be finite)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _error_code(response: httpx.Response) -> str:
@@ -62,7 +40,8 @@ def outcome_of(response: httpx.Response) -> Outcome:
         return Outcome("sent", str(sid)[:64] if sid else "", http_status=status)
     if status in RETRYABLE or status >= 500:
         return Outcome("failed", f"provider answered {status}", http_status=status,
-                       retry_after=retry_after(response.headers.get("Retry-After")))
+                       retry_after=retry_after(response.headers.get("Retry-After"),
+                                               datetime.now(UTC)))
     if status in (401, 403):  # our account or token is wrong: the fallback may still work
         return Outcome("refused", f"provider refused our credentials ({status})",
                        http_status=status)

@@ -11,35 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import math
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
 import httpx
 
 from suara_kit.clock import utcnow
 from suara_notification import netguard, signing
-from suara_notification.channels import Outcome, Outgoing
+from suara_notification.channels import Outcome, Outgoing, retry_after
 
 USER_AGENT = "Suara-Webhooks/1"
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds, or an HTTP date); None if absent
-    or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # not "²", which float() refuses
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) else None  # 400 nines are infinite
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def outcome_of(response: httpx.Response, now: datetime) -> Outcome:
