@@ -44,6 +44,7 @@ class Calls:
         self.held: set[str] = set()
         self.entered, self.release = asyncio.Event(), asyncio.Event()
         self.failures: dict[str, list[Exception]] = {}
+        self.lost: Counter[str] = Counter()  # replies to drop after the service answered
 
 
 @pytest.fixture
@@ -57,7 +58,11 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
             await seen.release.wait()
         if seen.failures.get(subject):
             raise seen.failures[subject].pop(0)
-        return await forward(self, subject, request, reply)
+        answer = await forward(self, subject, request, reply)
+        if seen.lost[subject]:  # as when the gateway's wait ran out just before the reply
+            seen.lost[subject] -= 1
+            raise Unavailable(f"{subject} did not answer within 10 s.", retry_after=5)
+        return answer
 
     monkeypatch.setattr(Rpc, "__call__", call)
     return seen
@@ -149,6 +154,36 @@ async def test_a_duplicate_in_flight_is_409_until_the_first_is_done(
     assert told(replay, 201) == receipt
     assert replay.headers["idempotent-replayed"] == "true"
     assert calls.count[S.INTAKE_SUBMIT] == 1
+
+
+async def test_a_retry_after_the_gateway_gave_up_on_a_slow_service_files_once(
+        system: Any, calls: Calls) -> None:
+    # The service filed the report, but the gateway's wait ran out first: the client got a 503
+    # and retries. The gateway kept nothing, but the service kept its reply under the replay
+    # key the call carried: the retry gets that same receipt, and there is one case.
+    key = new_key()
+    calls.lost[S.INTAKE_SUBMIT] = 1
+    timed_out = await system.http.post(REPORTS, json=REPORT, headers=key)
+    assert told(timed_out, 503)
+    assert timed_out.headers["retry-after"] == "5"
+    retried = await system.http.post(REPORTS, json=REPORT, headers=key)
+    receipt = told(retried, 201)
+    assert "idempotent-replayed" not in retried.headers  # the gateway ran it; intake did not
+    assert calls.count[S.INTAKE_SUBMIT] == 2
+    assert told(await system.http.post(REPORTS, json=REPORT, headers=key), 201) == receipt
+
+    handler = await system.auth("handler.tenaganita")
+
+    async def cases() -> list[str] | None:
+        items = told(await system.http.get("/api/v1/cases", headers=handler), 200)["items"]
+        return [case["reference"] for case in items] or None
+
+    assert await eventually(cases) == [receipt["reference"]]
+    await asyncio.sleep(0.5)  # a twin case would have been opened by now
+    assert await cases() == [receipt["reference"]]
+    # the same request without the key files anew: the replay key comes only from it
+    assert told(await system.http.post(REPORTS, json=REPORT), 201)["reference"] != \
+        receipt["reference"]
 
 
 async def test_a_failure_frees_the_key_for_a_retry(system: Any, calls: Calls) -> None:

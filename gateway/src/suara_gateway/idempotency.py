@@ -9,9 +9,12 @@ partners should send one on every POST. Without the header a POST runs as it alw
 * The same key with another request is a 422; while the first is still running, a 409 with
   `Retry-After: 1`.
 * A 4xx or 5xx answer releases the key, so a retry runs again: a 4xx did nothing, and a 5xx
-  must stay retryable. (A 503 because a service did not answer in time is released too, although
-  the service may have done the work: only a key passed down to the service, as the mediation
-  bookings do, closes that gap.)
+  must stay retryable.
+* A 503 because a service did not answer in time is released too, although the service may
+  commit a moment later. That gap is closed one hop down: every service call the request makes
+  carries a replay key derived from this entry (`suara_kit.replay`), so the retry's calls get the
+  service's stored replies (or a 409 while the first run still holds them) instead of running
+  again.
 * A request still marked as running after `abandon_after` (its gateway died mid-request) is
   taken over by the next retry.
 
@@ -39,6 +42,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -48,6 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import nats.errors
+from fastapi.openapi.utils import get_openapi
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
@@ -58,6 +63,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from suara_gateway import problems
 from suara_gateway.attach import MAX_BODY, TooLarge
 from suara_gateway.settings import GatewaySettings
+from suara_kit import replay
 from suara_kit.errors import Conflict, SuaraError, Unavailable, ValidationFailed
 from suara_kit.sealing import Sealer, SealError
 
@@ -181,6 +187,12 @@ class IdempotencyStore:
         Sealer(secret, previous)  # refuse an unusable secret at start, not per request
         self.kv, self._secret, self._previous = kv, secret, tuple(previous)
         self.max_value, self.abandon_after, self._clock = max_value, abandon_after, clock
+
+    def replay_base(self, slot: Slot, request: str) -> bytes:
+        """The secret from which the request's service calls derive their replay keys: the
+        same for a retry of the same request, unguessable without the gateway's secret."""
+        message = b"\n".join([b"rpc-replay", slot.name.encode(), request.encode(), slot.key])
+        return hmac.new(self._secret.encode(), message, hashlib.sha256).digest()
 
     def _sealer(self, slot: Slot) -> Sealer:
         return Sealer(self._secret, self._previous, info=_INFO + slot.key)
@@ -393,7 +405,8 @@ class IdempotencyMiddleware:
             messages.append(message)
 
         try:
-            await self.app(scope, _replaying(body, receive), capture)
+            with replay.calling(store.replay_base(slot, request)):
+                await self.app(scope, _replaying(body, receive), capture)
         except Exception:
             await store.release(slot, claimed)
             raise
@@ -402,16 +415,19 @@ class IdempotencyMiddleware:
             await send(message)
 
     def _takes_key_itself(self, scope: Scope) -> bool | None:
-        """Whether the POST's route reads Idempotency-Key itself; None when no route in the
-        API's contract matches (a 404 does nothing, so there is nothing to deduplicate)."""
+        """Whether the POST's route reads Idempotency-Key itself; None when no route matches
+        (a 404 does nothing, so there is nothing to deduplicate)."""
         if self._posts is None:
-            self._posts = _post_routes(scope["app"].openapi())
+            # FastAPI's own description of the routes, before `openapi_doc` documents the
+            # header on every POST: only there does a parameter mean the route reads it
+            raw = get_openapi(title="routes", version="0", routes=scope["app"].routes)
+            self._posts = _post_routes(raw)
         return next((own for pattern, own in self._posts if pattern.match(scope["path"])), None)
 
 
 def _post_routes(schema: dict[str, Any]) -> list[tuple[re.Pattern[str], bool]]:
-    """Every POST of the OpenAPI contract, in route order: its path pattern, and whether it
-    takes Idempotency-Key as a parameter of its own."""
+    """Every POST of the routes' OpenAPI description, in route order: its path pattern, and
+    whether it takes Idempotency-Key as a parameter of its own."""
     routes = []
     for path, item in schema.get("paths", {}).items():
         if (operation := item.get("post")) is not None:

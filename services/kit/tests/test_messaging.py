@@ -23,7 +23,7 @@ from suara_contracts.events import CaseOpened, Envelope
 from suara_contracts.rpc import FormQuery, Health, StatusQuery
 from suara_contracts.subjects import DLQ_STREAM, EVENTS_STREAM, Evt, dlq_subject
 from suara_intake.handlers import MIGRATIONS
-from suara_intake.models import Inbox, Outbox
+from suara_intake.models import Inbox, Outbox, Replay
 from suara_intake.settings import IntakeSettings
 from suara_kit.clock import utcnow
 from suara_kit.errors import Conflict, SuaraError, Unavailable, ValidationFailed
@@ -69,7 +69,7 @@ async def app(nats_url: str, tmp_path: Path) -> AsyncIterator[ServiceApp]:
     settings = IntakeSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/svc.sqlite",
                               nats_url=nats_url, var_dir=tmp_path, env="test")
     service = ServiceApp("kit-test", settings, migrations=MIGRATIONS, outbox=Outbox, inbox=Inbox,
-                         rpc_prefix=SUBJECT)
+                         replays=Replay, rpc_prefix=SUBJECT)
     yield service
     await service.stop()
 

@@ -23,7 +23,7 @@ from suara_cases import (
     statistics,
     work,
 )
-from suara_cases.models import Inbox, Outbox
+from suara_cases.models import Inbox, Outbox, Replay
 from suara_cases.settings import CasesSettings
 from suara_contracts.events import (
     ObligationMissed,
@@ -63,7 +63,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     """The case-management service, wired."""
     settings = settings or CasesSettings()
     app = ServiceApp("case-management", settings, migrations=MIGRATIONS, outbox=Outbox,
-                     inbox=Inbox, rpc_prefix=Rpc.CASES)
+                     inbox=Inbox, replays=Replay, rpc_prefix=Rpc.CASES)
 
     policy = settings.deadlines_for
     content.use_keys(app.db, settings)

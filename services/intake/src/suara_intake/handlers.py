@@ -46,7 +46,7 @@ from suara_intake import content, forms, service
 from suara_intake import routes as remedy_routes
 from suara_intake.attachments import NatsStagedFiles, Vault
 from suara_intake.formstore import FormStore
-from suara_intake.models import DataKeys, Inbox, Outbox
+from suara_intake.models import DataKeys, Inbox, Outbox, Replay
 from suara_intake.settings import IntakeSettings
 from suara_kit.datakeys import use_keys
 from suara_kit.errors import Conflict, NotFound
@@ -60,7 +60,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     """The intake service, wired."""
     settings = settings or IntakeSettings()
     app = ServiceApp("intake", settings, migrations=MIGRATIONS, outbox=Outbox, inbox=Inbox,
-                     rpc_prefix=Rpc.INTAKE)
+                     replays=Replay, rpc_prefix=Rpc.INTAKE)
     use_keys(app.db, settings, DataKeys)
     store = FormStore()
     files = NatsStagedFiles(lambda: app.nc)

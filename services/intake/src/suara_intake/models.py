@@ -11,6 +11,7 @@ from sqlmodel import Field
 from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
+from suara_kit.replay import ReplayRow
 
 Base = service_base()
 
@@ -109,6 +110,10 @@ class DataKeys(DataKeyRow, Base, table=True):
 
 
 class Outbox(OutboxRow, Base, table=True):
+    pass
+
+
+class Replay(ReplayRow, Base, table=True):
     pass
 
 

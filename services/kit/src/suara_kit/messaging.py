@@ -32,7 +32,7 @@ from suara_contracts.subjects import (
     EVENTS_SUBJECTS,
     dlq_subject,
 )
-from suara_kit import telemetry
+from suara_kit import replay, telemetry
 from suara_kit.errors import SuaraError, Unavailable, ValidationFailed, error_from_problem
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,12 @@ class Concurrency:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def endpoint(request_model: type[ReqT], handler: Callable[[ReqT], Awaitable[BaseModel]],
+def endpoint(request_model: type[ReqT],
+             handler: Callable[[ReqT], Awaitable[BaseModel | bytes]],
              concurrency: Concurrency | None = None) -> Callable[[Request], Awaitable[None]]:
-    """Wrap a typed handler as a nats.micro endpoint that answers errors as problem bodies."""
+    """Wrap a typed handler as a nats.micro endpoint that answers errors as problem bodies.
+    A handler may answer with bytes: a reply already serialised (a stored one, replayed). The
+    request's replay key (`replay.received()`) is set while the handler runs."""
 
     async def serve(req: Request) -> None:
         if concurrency is not None:
@@ -109,7 +112,9 @@ def endpoint(request_model: type[ReqT], handler: Callable[[ReqT], Awaitable[Base
             await answer(req)
 
     async def answer(req: Request) -> None:
-        with telemetry.consumer_span(req.subject, req.headers, kind=SpanKind.SERVER):
+        headers = req.headers or {}
+        with (telemetry.consumer_span(req.subject, headers, kind=SpanKind.SERVER),
+              replay.receiving(headers.get(replay.HEADER))):
             try:
                 reply = await handler(request_model.model_validate_json(req.data))
             except ValidationError as exc:
@@ -120,7 +125,8 @@ def endpoint(request_model: type[ReqT], handler: Callable[[ReqT], Awaitable[Base
                 log.error("endpoint %s failed: %s", req.subject, describe(exc))
                 await _respond_problem(req, SuaraError("The service failed; nothing was lost."))
             else:
-                await req.respond(reply.model_dump_json().encode())
+                await req.respond(reply if isinstance(reply, bytes)
+                                  else reply.model_dump_json().encode())
 
     return serve
 
@@ -146,6 +152,9 @@ async def call(nc: Client, subject: str, request: BaseModel, reply_model: type[R
     """Ask a service; its problem replies come back as typed `SuaraError`s."""
     with telemetry.producer_span(subject):
         headers = telemetry.inject({})
+        key = replay.next_key(subject)
+        if key is not None:
+            headers[replay.HEADER] = key.header()
         try:
             msg = await nc.request(subject, request.model_dump_json().encode(),
                                    timeout=timeout, headers=headers)

@@ -4,10 +4,12 @@ endpoints, the outbox relay and durable consumers. Each service's entry point st
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
@@ -17,14 +19,16 @@ from nats.aio.msg import Msg
 from nats.micro import add_service
 from nats.micro.service import Service
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_contracts.rpc import Health, HealthQuery
-from suara_kit import migrate, telemetry
+from suara_kit import migrate, replay, telemetry
 from suara_kit.clock import utcnow
 from suara_kit.db import Database
-from suara_kit.errors import RefusedAfterCommit
+from suara_kit.errors import Conflict, RefusedAfterCommit
 from suara_kit.logs import configure_logging
 from suara_kit.messaging import (
     Concurrency,
@@ -36,7 +40,8 @@ from suara_kit.messaging import (
     ensure_streams,
 )
 from suara_kit.outbox import InboxRow, OutboxRelay, OutboxRow, add_event, parse_payload
-from suara_kit.sealing import Sealer
+from suara_kit.replay import ReplayKey, ReplayRow
+from suara_kit.sealing import Sealer, SealError
 from suara_kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -57,9 +62,11 @@ class ServiceApp:
     """A running Suara service. Register endpoints and consumers, then `start()` or `run()`."""
 
     def __init__(self, name: str, settings: ServiceSettings, *, migrations: Path,
-                 outbox: type[OutboxRow], inbox: type[InboxRow], rpc_prefix: str) -> None:
+                 outbox: type[OutboxRow], inbox: type[InboxRow], replays: type[ReplayRow],
+                 rpc_prefix: str) -> None:
         self.name, self.settings = name, settings
         self.migrations, self.outbox_model, self.inbox_model = migrations, outbox, inbox
+        self.replay_model = replays
         self.rpc_prefix = rpc_prefix
         self.source = f"/suara/{name}"
         self.db = Database(settings.resolved_database_url())
@@ -77,6 +84,7 @@ class ServiceApp:
         self._background: list[tuple[str, Callable[[], Awaitable[None]],
                                      Callable[[], Awaitable[None]] | None]] = []
         self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
+        self.every(3600, "rpc-replay-purge", self.purge_replays)
 
     # registration
     def transactional(self, rule: Callable[[AsyncSession, Req], Awaitable[Rep]]
@@ -96,10 +104,79 @@ class ServiceApp:
 
     def rpc(self, subject: str, model: type[Req],
             handler: Callable[[Req], Awaitable[BaseModel]]) -> None:
-        """Serve `subject` (under this service's versioned prefix) with a typed handler."""
+        """Serve `subject` (under this service's versioned prefix) with a typed handler. A
+        request carrying a replay key runs at most once per key (`suara_kit.replay`)."""
         if not subject.startswith(self.rpc_prefix + "."):
             raise ValueError(f"{subject} is outside {self.rpc_prefix}")
-        self._endpoints[subject] = endpoint(model, handler, self._concurrency)  # type: ignore[assignment]
+        self._endpoints[subject] = endpoint(model, self._replayable(handler),  # type: ignore[assignment]
+                                            self._concurrency)
+
+    # one run per replay key
+    def _replayable(self, handler: Callable[[Req], Awaitable[BaseModel]]
+                    ) -> Callable[[Req], Awaitable[BaseModel | bytes]]:
+        async def handle(request: Req) -> BaseModel | bytes:
+            key = replay.received()
+            if key is None:
+                return await handler(request)
+            stored = await self._claim(key)
+            if stored is not None:
+                return stored
+            try:
+                reply = await handler(request)
+            except BaseException:
+                await self._release(key)
+                raise
+            data = reply.model_dump_json().encode()
+            sealed = key.sealer().seal(data, key.id.encode())
+            async with self.db.transaction() as session:
+                row = await session.get(self.replay_model, key.id)
+                if row is not None:
+                    row.reply = base64.b64encode(sealed).decode()
+            return data
+        return handle
+
+    async def _claim(self, key: ReplayKey) -> bytes | None:
+        """Hold `key` for this run (None), or the reply a finished run stored; a Conflict
+        while another run holds it."""
+        now = utcnow()
+        try:
+            async with self.db.transaction() as session:
+                row = await session.get(self.replay_model, key.id)
+                if row is None:
+                    session.add(self.replay_model(id=key.id, claimed_at=now))
+                    return None
+                if row.reply is not None:
+                    try:
+                        return key.sealer().open(base64.b64decode(row.reply), key.id.encode())
+                    except (SealError, ValueError):
+                        raise Conflict("The answer kept for this Idempotency-Key can no longer "
+                                       "be read; send a new key.",
+                                       reason="idempotency-unreadable") from None
+                if (now - row.claimed_at).total_seconds() > replay.ABANDONED_AFTER:
+                    row.claimed_at = now  # its run died: this one takes over
+                    return None
+        except IntegrityError:
+            pass  # a twin claimed it a moment ago
+        raise Conflict("A request with this Idempotency-Key is still being processed; retry "
+                       "after it finishes.", reason="idempotency-in-flight", retry_after=1)
+
+    async def _release(self, key: ReplayKey) -> None:
+        try:
+            async with self.db.transaction() as session:
+                row = await session.get(self.replay_model, key.id)
+                if row is not None and row.reply is None:
+                    await session.delete(row)
+        except Exception as exc:  # the claim then frees itself after ABANDONED_AFTER
+            log.warning("replay: could not release a claim: %s", type(exc).__name__)
+
+    async def purge_replays(self) -> int:
+        """Forget replay rows claimed more than a day ago (the gateway forgets its keys then
+        too); the number removed."""
+        model = self.replay_model
+        cutoff = utcnow() - timedelta(hours=replay.KEEP_HOURS)
+        async with self.db.transaction() as session:
+            result = await session.exec(delete(model).where(col(model.claimed_at) < cutoff))
+        return int(result.rowcount or 0)
 
     def on_event(self, subject: str, model: type[D], durable: str,
                  handler: Callable[[AsyncSession, UUID, D], Awaitable[None]]) -> None:

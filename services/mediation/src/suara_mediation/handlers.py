@@ -48,7 +48,7 @@ from suara_mediation import (
     resources,
     service,
 )
-from suara_mediation.models import Inbox, Outbox
+from suara_mediation.models import Inbox, Outbox, Replay
 from suara_mediation.settings import MediationSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -60,7 +60,7 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
     """The mediation-scheduling service, wired."""
     settings = settings or MediationSettings()
     app = ServiceApp("mediation-scheduling", settings, migrations=MIGRATIONS, outbox=Outbox,
-                     inbox=Inbox, rpc_prefix=Rpc.MEDIATION)
+                     inbox=Inbox, replays=Replay, rpc_prefix=Rpc.MEDIATION)
     content.use_keys(app.db, settings)
 
     async def propose(request: ProposeSession) -> SessionView:

@@ -14,6 +14,7 @@ from suara_kit.audit import AuditRow
 from suara_kit.datakeys import DataKeyRow
 from suara_kit.db import UTCDateTime, service_base
 from suara_kit.outbox import InboxRow, OutboxRow
+from suara_kit.replay import ReplayRow
 
 Base = service_base()
 
@@ -170,6 +171,10 @@ class AuditEntry(AuditRow, Base, table=True):
 
 
 class Outbox(OutboxRow, Base, table=True):
+    pass
+
+
+class Replay(ReplayRow, Base, table=True):
     pass
 
 

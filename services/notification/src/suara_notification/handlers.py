@@ -46,7 +46,7 @@ from suara_notification import (
     webhooks,
 )
 from suara_notification.channels import Attachment
-from suara_notification.models import DataKeys, EventInbox, Outbox, StaffRecipient
+from suara_notification.models import DataKeys, EventInbox, Outbox, Replay, StaffRecipient
 from suara_notification.settings import NotificationSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -56,7 +56,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     """The notification service, wired."""
     settings = settings or NotificationSettings()
     app = ServiceApp("notification", settings, migrations=MIGRATIONS, outbox=Outbox,
-                     inbox=EventInbox, rpc_prefix=Rpc.NOTIFICATION)
+                     inbox=EventInbox, replays=Replay, rpc_prefix=Rpc.NOTIFICATION)
     use_keys(app.db, settings, DataKeys)
 
     async def inbox(query: InboxQuery) -> Inbox:
