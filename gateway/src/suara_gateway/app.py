@@ -30,7 +30,7 @@ from suara_gateway.anonymity import AnonymityMiddleware
 from suara_gateway.deps import Rpc
 from suara_gateway.edge import EdgeMiddleware, cors_options
 from suara_gateway.idempotency import IdempotencyMiddleware, open_store
-from suara_gateway.limits import BodyLimitMiddleware, RateLimiter
+from suara_gateway.limits import BodyLimitMiddleware, RateLimiter, share
 from suara_gateway.settings import GatewaySettings
 from suara_kit import staging, telemetry
 from suara_kit.auth import TokenValidator
@@ -53,12 +53,15 @@ def create_app(settings: GatewaySettings | None = None,
         app.state.rpc = Rpc(nc, settings.rpc_timeout)
         app.state.staging = await staging.bucket(nc.jetstream())
         app.state.idempotency = await open_store(nc, settings)
+        rates = share(app.state.rate_limiter, nc, settings)  # None: this replica limits alone
         app.state.validator = validator or TokenValidator(
             issuer=settings.oidc_issuer, audience=settings.oidc_audience,
             jwks_url=settings.oidc_jwks_url)
         try:
             yield
         finally:
+            if rates is not None:
+                await rates.stop()
             await nc.close()
             if validator is None:
                 await app.state.validator.aclose()

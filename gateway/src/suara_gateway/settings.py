@@ -34,10 +34,17 @@ class GatewaySettings(ProcessSettings):
     idempotency_previous_keys: list[SecretStr] = Field(default=[], description=(
         "idempotency keys used before the current one (rotation; kept responses live 24 h)"))
     rate_per_minute: int = Field(default=600, ge=1, description=(
-        "requests a caller with a token (its client and subject) may make per minute, in each "
-        "gateway replica; reporters are never limited by address"))
+        "requests a caller with a token (its client and subject) may make per minute, across "
+        "the gateway replicas when `rate_shared`, else in each; reporters are never limited "
+        "by address"))
     rate_burst: int = Field(default=600, ge=1, description=(
         "requests such a caller may make at once before the per-minute rate applies"))
+    rate_shared: bool | None = Field(default=None, description=(
+        "share each caller's rate among the gateway replicas through NATS (the SUARA_RATE "
+        "key-value bucket; requests never wait for it); unset: shared in production only"))
+    rate_sync_seconds: float = Field(default=0.5, ge=0.1, le=5, description=(
+        "how often a replica reports to the others what it admitted; a caller may exceed its "
+        "rate by what the other replicas admitted in that time"))
     max_body_bytes: int = Field(default=1024 * 1024, ge=16 * 1024, description=(
         "largest request body but for file uploads (which have their own limit)"))
     cors_origins: list[str] = Field(default=[], description=(
