@@ -247,11 +247,30 @@ def test_openapi_compatible_change_passes(change: Change) -> None:
     assert compat.openapi_changes(released, current) == []
 
 
-def test_removing_a_request_field_is_fine_where_unknown_fields_are_ignored() -> None:
+def test_removing_a_request_field_is_breaking_where_unknown_fields_are_ignored_too() -> None:
+    """A client still sending it would be silently ignored, as a removed query parameter."""
     released, current = _api(), _api()
     for doc in (released, current):
         del _schema(doc, "NewThing")["additionalProperties"]
     _schema(current, "NewThing")["properties"].pop("note")
+    assert compat.openapi_changes(released, current) == [
+        "POST /api/v1/things request body.note: property removed (it would be silently "
+        "ignored)"]
+
+
+def test_a_request_body_that_now_ignores_unknown_fields_is_compatible() -> None:
+    released, current = _api(), _api()
+    del _schema(current, "NewThing")["additionalProperties"]
+    assert compat.openapi_changes(released, current) == []
+
+
+def test_a_new_response_field_is_fine_even_where_the_release_said_no_other_properties() -> None:
+    """Partners read responses, and are told to ignore what they do not know: the release's
+    `additionalProperties: false` on a response is not a promise about their readers."""
+    released, current = _api(), _api()
+    for doc in (released, current):
+        _schema(doc, "Thing")["additionalProperties"] = False
+    _schema(current, "Thing")["properties"]["created_on"] = {"type": "string"}
     assert compat.openapi_changes(released, current) == []
 
 
@@ -279,10 +298,13 @@ REQUEST = "schemas/rpc/suara.rpc.cases.v1.get.request.json"
 REPLY = "schemas/rpc/suara.rpc.cases.v1.get.reply.json"
 
 
-def _messages() -> dict[str, Doc]:
+def _messages(closed: bool = False) -> dict[str, Doc]:
+    """Message schemas as generated now (readers ignore unknown properties) or, `closed`, as in
+    a release whose readers refused them (v1: `additionalProperties: false` everywhere)."""
     risk = {"$ref": "#/$defs/Risk"}
+    no_others = {"additionalProperties": False} if closed else {}
     return {
-        EVENT: {"type": "object", "additionalProperties": False,
+        EVENT: {"type": "object", **no_others,
                 "required": ["case_id", "status"], "$defs": {
                     "Risk": {"type": "string", "enum": ["normal", "high"]}},
                 "properties": {"case_id": {"type": "string", "format": "uuid"},
@@ -290,15 +312,17 @@ def _messages() -> dict[str, Doc]:
                                "risk": {**risk, "default": "normal"},
                                "assigned_to": {"anyOf": [{"type": "string"},
                                                          {"type": "null"}]}}},
-        REQUEST: {"type": "object", "additionalProperties": False, "required": ["case_id"],
+        REQUEST: {"type": "object", **no_others, "required": ["case_id"],
                   "properties": {"case_id": {"type": "string", "format": "uuid"},
                                  "language": {"type": "string", "default": "en"}}},
-        REPLY: {"type": "object", "additionalProperties": False,
+        REPLY: {"type": "object", **no_others,
                 "required": ["case_id", "status"],
                 "properties": {"case_id": {"type": "string", "format": "uuid"},
                                "status": {"type": "string"},
                                "answers": {"type": "object", "additionalProperties": {
-                                   "type": "string"}}}},
+                                   "type": "string"}},
+                               "session": {"type": "object", **no_others, "properties": {
+                                   "starts_at": {"type": "string", "format": "date-time"}}}}},
     }
 
 
@@ -333,7 +357,8 @@ BREAKING_MESSAGES: dict[str, tuple[Change, str]] = {
         _props(d, REQUEST).update(actor={"type": "object"}), d[REQUEST]["required"].append(
             "actor")), "suara.rpc.cases.v1.get.request.actor: new required property"),
     "rpc request field removed": (lambda d: _props(d, REQUEST).pop("language"),
-                                  "get.request.language: property removed"),
+                                  "get.request.language: property removed (it would be "
+                                  "silently ignored)"),
     "rpc reply field removed": (lambda d: _props(d, REPLY).pop("status"),
                                 "suara.rpc.cases.v1.get.reply.status: property removed"),
     "rpc reply map values changed": (lambda d: _props(d, REPLY)["answers"][
@@ -368,6 +393,46 @@ def test_message_compatible_change_passes(change: Change) -> None:
     released, current = _messages(), _messages()
     change(current)
     assert compat.schema_file_changes(released, current) == []
+
+
+@pytest.mark.parametrize("change", COMPATIBLE_MESSAGES.values(), ids=COMPATIBLE_MESSAGES.keys())
+def test_message_compatible_change_passes_against_a_closed_release_too_unless_it_adds(
+        change: Change) -> None:
+    released, current = _messages(closed=True), _messages()
+    change(current)
+    found = compat.schema_file_changes(released, current)
+    assert all("readers of the release refuse" in line for line in found), found
+
+
+NEW_MESSAGE_FIELDS: dict[str, tuple[Change, str]] = {
+    "event": (lambda d: _props(d, EVENT).update(reference={"type": "string", "default": ""}),
+              "suara.evt.cases.case.opened.v1.reference"),
+    "rpc request": (lambda d: _props(d, REQUEST).update(limit={"type": "integer"}),
+                    "suara.rpc.cases.v1.get.request.limit"),
+    "rpc reply": (lambda d: _props(d, REPLY).update(risk={"type": "string"}),
+                  "suara.rpc.cases.v1.get.reply.risk"),
+    "nested in a reply": (lambda d: _props(d, REPLY)["session"]["properties"].update(
+        mode={"type": "string"}), "suara.rpc.cases.v1.get.reply.session.mode"),
+}
+
+
+@pytest.mark.parametrize(("change", "where"), NEW_MESSAGE_FIELDS.values(),
+                         ids=NEW_MESSAGE_FIELDS.keys())
+def test_a_new_message_field_breaks_a_release_whose_readers_refused_unknown_ones(
+        change: Change, where: str) -> None:
+    """Its readers may still run during the upgrade: they would dead-letter, refuse or fail."""
+    released, current = _messages(closed=True), _messages()
+    change(current)
+    assert compat.schema_file_changes(released, current) == [
+        f"{where}: new property, which readers of the release refuse (they refused unknown "
+        "properties)"]
+    tolerant = _messages()
+    assert compat.schema_file_changes(tolerant, current) == []
+
+
+def test_readers_that_now_ignore_unknown_fields_are_compatible() -> None:
+    """Loosening what a reader accepts, by itself, breaks no one."""
+    assert compat.schema_file_changes(_messages(closed=True), _messages()) == []
 
 
 def test_an_enum_value_removed_from_a_reply_is_fine_but_not_from_an_event() -> None:
@@ -414,6 +479,16 @@ def test_asyncapi_changes_are_caught_through_refs() -> None:
     turned["operations"]["publish.suara.evt.cases.case.opened.v1"]["action"] = "receive"
     assert compat.asyncapi_changes(released, turned) == [
         "operation publish.suara.evt.cases.case.opened.v1: action changed from send to receive"]
+
+
+def test_asyncapi_new_field_breaks_a_release_whose_readers_refused_unknown_ones() -> None:
+    released, current = _asyncapi(), _asyncapi()
+    released["components"]["schemas"]["CaseOpened"]["additionalProperties"] = False
+    current["components"]["schemas"]["CaseOpened"]["properties"]["risk"] = {
+        "type": "string", "default": "normal"}
+    assert compat.asyncapi_changes(released, current) == [
+        "channel suara.evt.cases.case.opened.v1 event.data.risk: new property, which readers "
+        "of the release refuse (they refused unknown properties)"]
 
 
 def test_asyncapi_new_channel_and_optional_field_pass() -> None:

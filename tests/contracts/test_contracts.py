@@ -9,15 +9,18 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 import pytest
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 
-from suara_contracts.events import EVENT_TYPES, Envelope
+from suara_contracts.events import EVENT_TYPES, Envelope, SessionChanged, SubmissionReceived
+from suara_contracts.rpc import CaseDetail, FormQuery
 from suara_contracts.rpc_catalog import RPC_TYPES
 from suara_contracts.subjects import HEALTH_SUBJECTS, Evt, Rpc
+from suara_contracts.tolerant import Tolerant
 from suara_gateway import api
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
@@ -270,7 +273,95 @@ def test_sample_envelope_conforms_to_the_asyncapi_payload(subject: str) -> None:
     assert not _conforms({**wire, "data": {}}, payload, doc)
 
 
-# (e) the public API
+# (e) readers tolerate a newer producer's fields; code that builds a message does not
+def _models(roots: object) -> set[type[BaseModel]]:
+    """Every model reachable from `roots` through field annotations."""
+    found: set[type[BaseModel]] = set()
+    todo = list(roots)  # type: ignore[call-overload]
+    while todo:
+        model = todo.pop()
+        if model not in found:
+            found.add(model)
+            todo += [m for f in model.model_fields.values() for m in _in(f.annotation)]
+    return found
+
+
+def _in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _in(arg)]
+
+
+MESSAGES = _models({*EVENT_TYPES.values(), *(m for pair in RPC_TYPES.values() for m in pair),
+                    *(Envelope[m] for m in EVENT_TYPES.values())})
+
+
+@pytest.mark.parametrize("model", sorted(MESSAGES, key=lambda m: m.__name__),
+                         ids=lambda m: m.__name__)
+def test_every_message_model_ignores_unknown_fields_when_read(model: type[BaseModel]) -> None:
+    assert issubclass(model, Tolerant)
+    assert model.model_config.get("extra") == "ignore"
+
+
+@pytest.mark.parametrize("subject", sorted(SAMPLES))
+def test_an_event_with_fields_added_later_is_read_keeping_the_known_ones(subject: str) -> None:
+    model = EVENT_TYPES[subject]
+    known = model(**SAMPLES[subject])
+    wire = json.loads(known.model_dump_json())
+    newer = {**wire, "added_later": {"nested": True}, "priority": 3}
+    for value in newer.values():  # nested models too (parties, party)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and "party_id" in item:
+                item["pronouns"] = "they"
+    assert model.model_validate(newer) == known
+    assert model.model_validate_json(json.dumps(newer)) == known
+    envelope = {"specversion": "1.0", "id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+                "type": subject, "source": "/suara/test", "time": "2026-03-02T00:00:00Z",
+                "datacontenttype": "application/json", "partitionkey": "cso-east",
+                "data": newer}
+    assert Envelope[model].model_validate(envelope).data == known  # type: ignore[valid-type]
+
+
+@pytest.mark.parametrize("subject", sorted(SAMPLES))
+def test_the_committed_message_schemas_allow_other_properties(subject: str) -> None:
+    """Published for consumers: a reader of these must ignore what it does not know."""
+    text = json.dumps(_committed(f"schemas/events/{subject}.json"))
+    assert '"additionalProperties": false' not in text
+
+
+def test_a_reply_with_fields_added_later_is_read_keeping_the_known_ones() -> None:
+    detail = {"case_id": str(CASE), "reference": "SU-7K3M-Q9XD", "organisation": "cso-east",
+              "status": "received", "risk": "high", "risk_reasons": ["passport-retention"],
+              "received_on": "2026-03-02", "acknowledge_by": "2026-03-09", "language": "id",
+              "answers": {"what_happened": "Paspor ditahan"},
+              "sealed_identity": ["contact"], "escalated_to": "director",
+              "messages": [{"message_id": str(SUBMISSION), "author": "staff-7",
+                            "from_reporter": False, "kind": "to-reporter", "body": "Noted.",
+                            "sent_on": "2026-03-03", "read_on": "2026-03-04"}]}
+    read = CaseDetail.model_validate_json(json.dumps(detail))
+    assert read.sealed_identity == ["contact"]
+    assert read.messages[0].body == "Noted."
+    assert "escalated_to" not in read.model_dump()
+    assert "read_on" not in read.messages[0].model_dump()
+
+
+def test_building_a_message_with_an_unknown_field_is_still_refused() -> None:
+    """A misspelt optional field would otherwise vanish and leave its default: here, answers
+    that identify the worker would not be marked so."""
+    sample = {**SAMPLES[Evt.SUBMISSION_RECEIVED]}
+    sample["identifiyng"] = sample.pop("identifying")
+    with pytest.raises(ValidationError, match="identifiyng") as refused:
+        SubmissionReceived(**sample)
+    assert refused.value.errors()[0]["type"] == "extra_forbidden"
+    with pytest.raises(ValidationError, match=r"parties\.0\.alias_"):
+        SessionChanged(**{**SAMPLES[Evt.SESSION_BOOKED],
+                          "parties": [{**WORKER_PARTY, "alias_": "W"}]})
+    with pytest.raises(ValidationError, match="languag"):
+        FormQuery(languag="th")  # type: ignore[call-arg]
+    assert SubmissionReceived.model_validate(sample).identifying == []  # what reading does
+
+
+# (f) the public API
 def test_openapi_snapshot_lists_every_api_operation_and_the_probes() -> None:
     paths = _committed("openapi.json")["paths"]
     routes = {(r.path, m.lower()) for r in api.router.routes if isinstance(r, APIRoute)

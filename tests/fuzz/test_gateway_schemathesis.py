@@ -9,15 +9,13 @@ drawn before, with hypothesis, derandomised so CI sends the same ones on every r
 operation 10 positive cases, every other one aimed at things that exist (a case, a mediation, a
 booking, a referral... made before the walk, so success responses are checked too), and 4
 negative ones; about 1,400 requests, half a minute. Each goes through the gateway's ASGI client
-and is judged by schemathesis' checks; the roles come from the access matrix's table.
-
-Left out on purpose, and held to it by a test: RELAXED_FORMATS (the `time` format, see there).
+and is judged by schemathesis' checks; the roles come from the access matrix's table. The
+document is fuzzed as served, nothing relaxed.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,15 +68,6 @@ ACCOUNTS = {"case-handler": "handler.tenaganita", "mediator": "mediator.tenagani
             "worker-committee": "committee", "cso-partner": "partner-tenaganita",
             "employer-liaison": "liaison", "admin": "admin"}
 PARTNER_SECRET = "dev-secret-partner-tenaganita"
-# formats the fuzzed document replaces, on purpose: format -> (what instead, why)
-RELAXED_FORMATS: dict[str, tuple[dict[str, str], str]] = {
-    "time": ({"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$"},
-             "pydantic documents a `time` as JSON Schema's `format: time`, RFC 3339 full-time, "
-             "which needs a UTC offset; weekly and quiet hours are local wall-clock times and "
-             "go out without one (\"07:00:00\"). Declaring them otherwise changes the format of "
-             "released v1 outputs, a breaking change by contracts/compat.py: it needs a new "
-             "contract version, not a fix here."),
-}
 SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
                 HealthCheck.large_base_example]
 
@@ -94,18 +83,6 @@ def _access_matrix() -> ModuleType:
 
 
 matrix = _access_matrix()
-
-
-def relaxed(node: Any) -> Any:
-    """The document with every RELAXED_FORMATS format replaced (a deep copy)."""
-    if isinstance(node, list):
-        return [relaxed(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    copy = {key: relaxed(value) for key, value in node.items()}
-    if isinstance(copy.get("format"), str) and copy["format"] in RELAXED_FORMATS:
-        copy.update(RELAXED_FORMATS[copy.pop("format")][0])
-    return copy
 
 
 @pytest.fixture
@@ -280,7 +257,7 @@ class Drawn:
 def drawn() -> list[Drawn]:
     """Every operation's cases, drawn before the system starts: drawing is slow and blocking,
     and would starve the services sharing the test's event loop."""
-    schema = schemathesis.openapi.from_dict(relaxed(create_app().openapi()))
+    schema = schemathesis.openapi.from_dict(create_app().openapi())
     found = []
     for result in schema.get_all_operations():
         if not isinstance(result, Ok):  # an operation schemathesis cannot read is a failure
@@ -327,9 +304,3 @@ async def test_every_operation_conforms(drawn: list[Drawn], system: Any) -> None
                 failures.append(f"{item.operation.label} (as {role or 'anonymous'}):\n{found}")
     assert not failures, f"{len(failures)} cases failed:\n\n" + "\n\n".join(failures)
 
-
-def test_relaxed_formats_are_still_needed() -> None:
-    """A format the fuzzing relaxes is still in the document (else remove it from the list)."""
-    document = json.dumps(create_app().openapi())
-    for name in RELAXED_FORMATS:
-        assert f'"format": "{name}"' in document, f"no more `format: {name}`: drop the relaxation"

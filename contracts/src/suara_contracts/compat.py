@@ -10,21 +10,55 @@ compatibility, decided by who writes and who reads each message:
   required, or became required; a type narrowed (a type dropped from a union, null no longer
   allowed, number → integer); an enum value removed; a constraint tightened (a lower maxLength,
   maxItems or maximum, a higher minLength, minItems or minimum, a new or changed pattern or
-  format, no more extra properties); a removed property when the body refuses unknown
-  properties (every body here does: `extra="forbid"`, so a client still sending it gets a 422);
-  a removed query or header parameter (a client still sending it would be silently ignored);
-  a request body that became required, or a media type no longer accepted.
+  format, no more extra properties); a removed property: where the body refuses unknown
+  properties (every public request body: `additionalProperties: false`) a client still sending
+  it gets a 422, and where the reader ignores them (request-reply requests) it would be silently
+  ignored, as a removed query or header parameter would; a request body that became required,
+  or a media type no longer accepted.
 - output (2xx HTTP responses, request-reply replies): a reader of the release must understand
   everything the current version sends. Breaking: a property removed (or renamed); a property
   that was always present (required) and may now be missing; a type widened (a new type in a
   union, null newly allowed, integer → number); an enum value added (readers with closed enums,
   pydantic `Literal`s and generated clients alike, reject values they do not know: a new value
   needs a new version); a format changed or dropped; a 2xx status or its media type removed.
-  New properties are not breaking: readers must ignore properties they do not know.
+  New properties are not breaking: readers must ignore properties they do not know (partners
+  are told so; for our own readers see below).
 - stored (events): consumers older and newer than the producer read them, and JetStream keeps
   and replays them (retention, dead-letter republishing), so both the input and the output
   rules apply: an event property may be added only when optional; nothing may be removed,
   narrowed or widened; enum values may be neither added nor removed.
+
+Readers of messages ignore unknown properties. Every event payload and request-reply body is
+read with `extra="ignore"` (`suara_contracts.tolerant`): a consumer handles an event carrying a
+field it does not know instead of dead-lettering it, a service serves such a request, the
+gateway reads such a reply; the fields they know are validated as before. Hence their schemas
+allow other properties, and a producer may add an optional field without waiting for its
+readers. Only the gateway's public request bodies refuse unknown properties (a 422;
+`suara_gateway.schemas.Public`), and their schemas say `additionalProperties: false`.
+
+A release's message schemas record how its readers read them: `additionalProperties: false`
+(every event, request and reply of v1) means they refused unknown properties. Against such a
+release a property new in an event, request or reply is breaking, at any depth: while one of
+its readers still runs, it dead-letters the event, refuses the request or fails on the reply.
+So the one upgrade order left for additions: the version whose readers ignore unknown
+properties must run everywhere (every service and the gateway) before any producer sends a new
+field; a finding of this kind is then accepted with that reason (see `accepted`). HTTP responses
+are not held to this: partners' readers are not ours, and are told to ignore what they do not
+know.
+
+What tolerance does not remove:
+- request-reply checks the service's current version against the caller's release (the input
+  rules for requests, the output rules for replies), not an older service against a newer
+  caller: deploy a service before its callers (the gateway; notification calls mediation) and
+  roll back in the reverse order. A newer caller's new enum value, looser bound or newly
+  optional field reaches an older service as a 422; a reply property a newer caller requires
+  is missing from an older service's reply.
+- an ignored field is dropped, never stored, shown or forwarded: safe for a field that carries
+  data, not for one that restricts (seals, redacts, withholds, narrows a share or shortens a
+  retention): an older reader goes on as if it were not there. Express a restriction as a new
+  value of a closed enum in a request (an older service refuses it: a 422, nothing shared), or
+  as a new `.v2` subject (older readers neither serve nor consume it), or deploy every reader
+  before any producer sets it; never as an optional field whose absence means "no restriction".
 
 Also breaking: a removed path or operation (path parameters may be renamed), an operation that
 now needs a token, a removed event or request-reply subject, a removed message or operation of a
@@ -53,10 +87,13 @@ LOWER_BOUNDS = ("minLength", "minItems", "minProperties", "minimum", "exclusiveM
 
 
 class _Diff:
-    """One comparison of two schemas within their documents, collecting breaking changes."""
+    """One comparison of two schemas within their documents, collecting breaking changes.
+    `messages`: the schemas are of events, requests and replies, whose release's readers
+    refused unknown properties where it says `additionalProperties: false`."""
 
-    def __init__(self, old_root: Doc, new_root: Doc) -> None:
+    def __init__(self, old_root: Doc, new_root: Doc, messages: bool = False) -> None:
         self.old_root, self.new_root = old_root, new_root
+        self.messages = messages
         self.found: list[str] = []
         self._open: set[tuple[int, int, str]] = set()
 
@@ -156,9 +193,16 @@ class _Diff:
                 self.compare(schema, extra, here, direction)
             elif extra is False:
                 self._add(here, "property removed (unknown properties are refused)")
+            else:
+                self._add(here, "property removed (it would be silently ignored)")
         if direction == "input":
             for name in sorted(new_required - old_props.keys()):
                 self._add(f"{where}.{name}" if where else name, "new required property")
+        if self.messages and old.get("additionalProperties", True) is False:
+            for name in sorted(new_props.keys() - old_props.keys()):
+                self._add(f"{where}.{name}" if where else name,
+                          "new property, which readers of the release refuse (they refused "
+                          "unknown properties)")
         self._extra(old, new, where, direction)
 
     def _extra(self, old: Doc, new: Doc, where: str, direction: Direction) -> None:
@@ -247,9 +291,12 @@ def _listed(values: set[str]) -> str:
 
 
 def compare_schemas(old: Doc, new: Doc, direction: Direction, where: str = "",
-                    old_root: Doc | None = None, new_root: Doc | None = None) -> list[str]:
-    """Breaking changes between two JSON Schemas read or written in `direction`."""
-    diff = _Diff(old if old_root is None else old_root, new if new_root is None else new_root)
+                    old_root: Doc | None = None, new_root: Doc | None = None,
+                    messages: bool = False) -> list[str]:
+    """Breaking changes between two JSON Schemas read or written in `direction`; `messages`
+    when they are of an event, request or reply (see `_Diff`)."""
+    diff = _Diff(old if old_root is None else old_root, new if new_root is None else new_root,
+                 messages)
     diff.compare(old, new, where, direction)
     return diff.found
 
@@ -357,7 +404,7 @@ def _responses(diff: _Diff, label: str, old: Doc, new: Doc) -> None:
 
 def asyncapi_changes(old: Doc, new: Doc) -> list[str]:
     """Breaking changes between a released AsyncAPI 3 document and the current one."""
-    diff = _Diff(old, new)
+    diff = _Diff(old, new, messages=True)
     new_channels = new.get("channels", {})
     for name, channel in sorted(old.get("channels", {}).items()):
         if name not in new_channels:
@@ -406,7 +453,8 @@ def schema_file_changes(old: Mapping[str, Doc], new: Mapping[str, Doc]) -> list[
         if name not in new:
             found.append(f"{subject}: removed")
             continue
-        found += compare_schemas(schema, new[name], _file_direction(name), subject)
+        found += compare_schemas(schema, new[name], _file_direction(name), subject,
+                                 messages=True)
     return found
 
 

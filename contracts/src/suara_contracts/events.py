@@ -9,14 +9,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from suara_contracts.subjects import Evt
+from suara_contracts.tolerant import Tolerant
 
 D = TypeVar("D", bound=BaseModel)
 
 
-class Envelope(BaseModel, Generic[D]):
-    """CloudEvents 1.0 structured mode; `id` doubles as the `Nats-Msg-Id` header."""
-
-    model_config = ConfigDict(extra="forbid")
+class Envelope(Tolerant, Generic[D]):
+    """CloudEvents 1.0 structured mode; `id` doubles as the `Nats-Msg-Id` header. Readers
+    ignore attributes they do not know (CloudEvents extensions, a newer producer's)."""
 
     specversion: Literal["1.0"] = "1.0"
     id: UUID
@@ -27,8 +27,10 @@ class Envelope(BaseModel, Generic[D]):
     data: D
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Event(Tolerant):
+    """An event payload: consumers ignore fields they do not know (`suara_contracts.tolerant`)."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 RiskLevel = Literal["normal", "high"]

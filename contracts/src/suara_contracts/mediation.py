@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from suara_contracts.rpc import Actor, SessionMode, _Msg
 
@@ -21,6 +22,36 @@ CancelReason = Literal["party-unavailable", "interpreter-unavailable", "mediator
                        "settled", "withdrawn", "safety", "other"]
 LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
 IDEMPOTENCY_KEY = r"^[\x21-\x7e]{1,255}$"
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+_LOCAL_TIME = re.compile(LOCAL_TIME_PATTERN)
+_OFFSET = re.compile(r"^[0-9:.,]+([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$")
+LOCAL_TIME_OFFSET = ("must be a local time without a UTC offset (09:00, not 09:00+07:00 or "
+                     "09:00Z): it is read in the time zone given with it (`timezone`)")
+LOCAL_TIME_FORMAT = ("must be a local time, HH:MM or HH:MM:SS (with up to 6 decimals of a "
+                     "second), e.g. 09:00 or 17:30:00")
+
+
+def _local_time(value: Any) -> Any:
+    """A wall-clock time without an offset, as a string in the documented pattern or a naive
+    `time`; anything else (an offset, seconds since midnight, another spelling) is refused."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise PydanticCustomError("local_time_offset", LOCAL_TIME_OFFSET)
+        return value
+    if isinstance(value, str) and _LOCAL_TIME.fullmatch(value):
+        return value
+    if isinstance(value, str) and _OFFSET.fullmatch(value):
+        raise PydanticCustomError("local_time_offset", LOCAL_TIME_OFFSET)
+    raise PydanticCustomError("local_time_format", LOCAL_TIME_FORMAT)
+
+
+LocalTimeOfDay = Annotated[time, BeforeValidator(_local_time), WithJsonSchema({
+    "type": "string", "pattern": LOCAL_TIME_PATTERN,
+    "description": "local wall-clock time (HH:MM or HH:MM:SS[.ffffff]) in the time zone given "
+                   "with it (`timezone`); never with a UTC offset"})]
+"""A time of day on the local wall clock of a separate time-zone field (weekly hours, quiet
+hours). JSON Schema's `format: time` (RFC 3339 full-time) would demand a UTC offset, which such
+a time has not: it is documented as a string with a pattern instead, and an offset is refused."""
 
 
 def _aware(value: datetime) -> datetime:
@@ -33,8 +64,8 @@ def _aware(value: datetime) -> datetime:
 class Hours(_Msg):
     """A span of local wall-clock time within one day (end after start)."""
 
-    start: time = Field(examples=["09:00"])
-    end: time = Field(examples=["17:00"])
+    start: LocalTimeOfDay = Field(examples=["09:00"])
+    end: LocalTimeOfDay = Field(examples=["17:00"])
 
 
 class WeeklyHours(Hours):

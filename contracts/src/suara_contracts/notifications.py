@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from suara_contracts.mediation import LocalTimeOfDay
 from suara_contracts.rpc import Actor, _Msg
 
 StaffTopic = Literal["case-opened", "reporter-replied", "deadline-breached", "cluster-detected",
@@ -37,10 +38,11 @@ class StaffPreferences(_Msg):
         "E.164 number for urgent SMS (with `sms_urgent`)"), examples=["+60123456789"])
     language: StaffLanguage = "en"
     timezone: str = Field(default="UTC", max_length=64, examples=["Asia/Kuala_Lumpur"])
-    quiet_from: time | None = Field(default=None, description=(
-        "start of quiet hours, local time: nothing that can wait arrives then"),
-                                    examples=["21:00"])
-    quiet_until: time | None = Field(default=None, examples=["07:00"])
+    quiet_from: LocalTimeOfDay | None = Field(default=None, description=(
+        "start of quiet hours, local time in `timezone`: nothing that can wait arrives then"),
+                                              examples=["21:00"])
+    quiet_until: LocalTimeOfDay | None = Field(default=None, description=(
+        "end of quiet hours, local time in `timezone`"), examples=["07:00"])
     digest: bool = Field(default=False, description=(
         "what can wait comes in one email a day, at `digest_hour`"))
     digest_hour: int = Field(default=8, ge=0, le=23)
@@ -74,8 +76,8 @@ class SetReporterContact(_Msg):
     address: str = Field(min_length=3, max_length=320)
     language: ReporterLanguage = "en"
     timezone: str = Field(default="UTC", max_length=64)
-    quiet_from: time | None = Field(default=time(21, 0))
-    quiet_until: time | None = Field(default=time(7, 0))
+    quiet_from: LocalTimeOfDay | None = Field(default=time(21, 0))
+    quiet_until: LocalTimeOfDay | None = Field(default=time(7, 0))
 
 
 class ReporterContactQuery(_Msg):
@@ -87,5 +89,5 @@ class ReporterContactView(_Msg):
 
     channel: Literal["sms", "email"] | None = None
     masked: str | None = Field(default=None, description="e.g. '••••••89' or 'a•••@g•••.com'")
-    quiet_from: time | None = None
-    quiet_until: time | None = None
+    quiet_from: LocalTimeOfDay | None = None
+    quiet_until: LocalTimeOfDay | None = None

@@ -7,15 +7,18 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from suara_contracts.events import RiskLevel
+from suara_contracts.tolerant import Tolerant
 
 Answer = str | list[str]
 
 
-class _Msg(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Msg(Tolerant):
+    """A request or reply body: the reader ignores fields it does not know
+    (`suara_contracts.tolerant`). Where one is also a public request body, the gateway reads a
+    strict copy (`suara_gateway.schemas.Public`)."""
 
 
 class Actor(_Msg):

@@ -82,6 +82,7 @@ from suara_gateway.schemas import (
     ConflictDeclaration,
     FormApproval,
     FormDraftBody,
+    Public,
     Readiness,
     RemedyChange,
     RemedyWithdrawal,
@@ -210,14 +211,14 @@ async def upload_file(request: Request, file: UploadFile) -> UploadReceipt:
 
 @router.post("/reports", status_code=status.HTTP_201_CREATED, tags=["reporter"],
              responses=problem_responses(404))
-async def submit_report(report: SubmitReport, rpc: RpcDep) -> SubmitReceipt:
+async def submit_report(report: Public[SubmitReport], rpc: RpcDep) -> SubmitReceipt:
     """Submit a grievance anonymously. Keep the receipt: it is shown once and cannot be
     recovered."""
     return await rpc(S.INTAKE_SUBMIT, report, SubmitReceipt)
 
 
 @router.post("/reports/claim", tags=["reporter"], responses=problem_responses(404, 409, 429))
-async def claim_receipt(body: ClaimReceipt, rpc: RpcDep) -> SubmitReceipt:
+async def claim_receipt(body: Public[ClaimReceipt], rpc: RpcDep) -> SubmitReceipt:
     """Turn the one-time claim code that staff or a partner handed you into your own receipt.
     The code then stops working; keep the receipt: it is shown once."""
     return await rpc(S.INTAKE_CLAIM, body, SubmitReceipt)
@@ -274,7 +275,7 @@ async def lookup_report(body: ReportLookup, rpc: RpcDep) -> ReporterView:
 
 @router.post("/reports/follow-up", status_code=status.HTTP_201_CREATED, tags=["reporter"],
              responses=problem_responses(404, 410, 429))
-async def follow_up_report(body: FollowUp, rpc: RpcDep) -> FollowUpSent:
+async def follow_up_report(body: Public[FollowUp], rpc: RpcDep) -> FollowUpSent:
     """Reply to your case handler (kind `reply`) or add to your report (kind `information`):
     text, files from POST /api/v1/uploads, or both. Your reference and receipt prove it is
     you; wrong receipts count towards the same limit as lookups. A report whose content was
@@ -284,7 +285,7 @@ async def follow_up_report(body: FollowUp, rpc: RpcDep) -> FollowUpSent:
 
 @router.post("/reports/survey", status_code=status.HTTP_201_CREATED, tags=["reporter"],
              responses=problem_responses(404, 409, 429))
-async def rate_the_process(body: SurveyAnswers, rpc: RpcDep) -> SurveyThanks:
+async def rate_the_process(body: Public[SurveyAnswers], rpc: RpcDep) -> SurveyThanks:
     """Once a decision is reached, rate the process once (1 to 5). The scores are counted per
     organisation and quarter, never kept with your report."""
     return await rpc(S.INTAKE_SURVEY, body, SurveyThanks)

@@ -23,7 +23,7 @@ from suara_contracts.agreements import (
 )
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import MediatorDep, RpcDep
-from suara_gateway.schemas import problem_responses
+from suara_gateway.schemas import Public, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["mediator"], responses=problem_responses(422, 503))
 STAFF = problem_responses(401, 403, 404)
@@ -31,7 +31,7 @@ WRITES = {**STAFF, **problem_responses(409)}
 
 
 @router.post("/cases/{case_id}/agreements", status_code=201, responses=WRITES)
-async def draft_agreement(case_id: UUID, body: AgreementDraft, actor: MediatorDep,
+async def draft_agreement(case_id: UUID, body: Public[AgreementDraft], actor: MediatorDep,
                           rpc: RpcDep) -> AgreementView:
     """Draft the agreement the parties reached: typed obligations with due dates. A term that
     waives a right or pays below the stated entitlement needs `flag_reason`."""
@@ -54,7 +54,7 @@ async def get_agreement(agreement_id: UUID, actor: MediatorDep, rpc: RpcDep) -> 
 
 
 @router.post("/agreements/{agreement_id}/outside-options", responses=WRITES)
-async def acknowledge_outside_options(agreement_id: UUID, body: AcknowledgeOptionsBody,
+async def acknowledge_outside_options(agreement_id: UUID, body: Public[AcknowledgeOptionsBody],
                                       actor: MediatorDep, rpc: RpcDep) -> AgreementView:
     """Record that the worker read, in their language, the outside options they keep
     (labour department, tribunal, court), naming the version of the text they saw."""
@@ -71,7 +71,7 @@ async def sign_agreement(agreement_id: UUID, actor: MediatorDep, rpc: RpcDep) ->
 
 @router.post("/agreements/{agreement_id}/obligations/{obligation_id}/compliance",
              responses=WRITES)
-async def record_compliance(agreement_id: UUID, obligation_id: UUID, body: ComplianceBody,
+async def record_compliance(agreement_id: UUID, obligation_id: UUID, body: Public[ComplianceBody],
                             actor: MediatorDep, rpc: RpcDep) -> AgreementView:
     """Record an obligation met or missed; a missed one reopens the case."""
     command = RecordCompliance(actor=actor, agreement_id=agreement_id,

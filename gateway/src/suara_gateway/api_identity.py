@@ -21,7 +21,7 @@ from suara_contracts.identity import (
 )
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import HandlerDep, RpcDep
-from suara_gateway.schemas import problem_responses
+from suara_gateway.schemas import Public, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["identity"], responses=problem_responses(422, 503))
 STAFF = problem_responses(401, 403, 404, 410)
@@ -29,7 +29,7 @@ WRITES = {**STAFF, **problem_responses(409)}
 
 
 @router.post("/cases/{case_id}/identity-requests", status_code=201, responses=WRITES)
-async def request_identity(case_id: UUID, body: IdentityRequestBody, actor: HandlerDep,
+async def request_identity(case_id: UUID, body: Public[IdentityRequestBody], actor: HandlerDep,
                            rpc: RpcDep) -> IdentityRequestView:
     """Ask to open the reporter's identity on a case you work on: say why, and how the
     reporter consented (their own message on the case, or how and when staff heard it).
@@ -54,7 +54,7 @@ async def pending_identity_requests(actor: HandlerDep, rpc: RpcDep) -> IdentityR
 
 
 @router.post("/identity-requests/{request_id}/decision", responses=WRITES)
-async def decide_identity_request(request_id: UUID, body: IdentityDecisionBody,
+async def decide_identity_request(request_id: UUID, body: Public[IdentityDecisionBody],
                                   actor: HandlerDep, rpc: RpcDep) -> IdentityRequestView:
     """Approve or refuse another handler's identity request (never your own)."""
     command = DecideIdentity(actor=actor, request_id=request_id, **body.model_dump())

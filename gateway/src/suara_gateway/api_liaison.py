@@ -25,7 +25,7 @@ from suara_contracts.liaison import (
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import HandlerDep, RpcDep, require_role
-from suara_gateway.schemas import problem_responses
+from suara_gateway.schemas import Public, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["employer liaison"],
                    responses=problem_responses(422, 503))
@@ -36,7 +36,7 @@ LiaisonDep = Annotated[Actor, Depends(require_role(LIAISON_ROLE))]
 
 # the case handler's side
 @router.post("/cases/{case_id}/liaison-shares", status_code=201, responses=WRITES)
-async def share_with_liaison(case_id: UUID, body: LiaisonShareRequest, actor: HandlerDep,
+async def share_with_liaison(case_id: UUID, body: Public[LiaisonShareRequest], actor: HandlerDep,
                              rpc: RpcDep) -> LiaisonShareView:
     """Let an employer liaison see this case, redacted, under a new random alias: the
     organisation, status, coding, the month it arrived, the mediation sessions and the summary

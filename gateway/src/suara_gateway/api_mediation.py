@@ -48,7 +48,7 @@ from suara_contracts.proposals import ProposalRequest, ProposeSlots, SlotProposa
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import MediatorDep, Rpc, RpcDep, require_any_role
-from suara_gateway.schemas import problem_responses
+from suara_gateway.schemas import Public, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["mediator"], responses=problem_responses(422, 503))
 STAFF = problem_responses(401, 403, 404)
@@ -73,7 +73,7 @@ async def list_resources(actor: ResourceManagerDep, rpc: RpcDep) -> ResourceList
 
 
 @router.post("/mediation/resources", status_code=201, responses=WRITES)
-async def create_resource(body: ResourceBody, actor: ResourceManagerDep,
+async def create_resource(body: Public[ResourceBody], actor: ResourceManagerDep,
                           rpc: RpcDep) -> ResourceView:
     """Add a mediator, interpreter, room or video link with its availability: IANA time zone,
     weekly hours (local), date overrides, buffers, minimum notice and booking horizon."""
@@ -82,7 +82,7 @@ async def create_resource(body: ResourceBody, actor: ResourceManagerDep,
 
 
 @router.put("/mediation/resources/{resource_id}", responses=WRITES)
-async def update_resource(resource_id: UUID, body: ResourceBody, actor: ResourceManagerDep,
+async def update_resource(resource_id: UUID, body: Public[ResourceBody], actor: ResourceManagerDep,
                           rpc: RpcDep) -> ResourceView:
     """Replace a resource's description and availability (existing bookings stay)."""
     command = UpdateResource(actor=actor, resource_id=resource_id, **body.model_dump())
@@ -90,7 +90,7 @@ async def update_resource(resource_id: UUID, body: ResourceBody, actor: Resource
 
 
 @router.post("/cases/{case_id}/mediations", status_code=201, responses=WRITES)
-async def create_mediation(case_id: UUID, body: MediationBody, actor: MediatorDep,
+async def create_mediation(case_id: UUID, body: Public[MediationBody], actor: MediatorDep,
                            rpc: RpcDep) -> MediationView:
     """Start a mediation for a case of your organisation: its mode, the languages it needs and
     its parties (worker or representative by alias only, employer side, interpreters,
@@ -139,7 +139,7 @@ async def _calendar(rpc: Rpc, query: InviteQuery) -> Response:
 
 
 @router.post("/mediations/{mediation_id}/proposals", responses=STAFF)
-async def propose_slots(mediation_id: UUID, body: ProposalRequest, actor: MediatorDep,
+async def propose_slots(mediation_id: UUID, body: Public[ProposalRequest], actor: MediatorDep,
                         rpc: RpcDep) -> SlotProposals:
     """The best common slots over the horizon for every party (their zones, quiet hours and
     rest days) and the organisation's resources (weekly hours, overrides, buffers, notice,
@@ -151,7 +151,7 @@ async def propose_slots(mediation_id: UUID, body: ProposalRequest, actor: Mediat
 
 
 @router.post("/mediations/{mediation_id}/holds", status_code=201, responses=WRITES)
-async def place_hold(mediation_id: UUID, body: HoldBody, key: IdempotencyKey,
+async def place_hold(mediation_id: UUID, body: Public[HoldBody], key: IdempotencyKey,
                      actor: MediatorDep, rpc: RpcDep, response: Response) -> BookingView:
     """Hold a slot and its resources (one mediator, interpreters, a room or video link) until
     the hold expires (15 minutes unless `hold_minutes` says). 409 names a resource already
@@ -162,7 +162,7 @@ async def place_hold(mediation_id: UUID, body: HoldBody, key: IdempotencyKey,
 
 
 @router.post("/mediations/{mediation_id}/bookings", status_code=201, responses=WRITES)
-async def book_slot(mediation_id: UUID, body: SlotBody, key: IdempotencyKey,
+async def book_slot(mediation_id: UUID, body: Public[SlotBody], key: IdempotencyKey,
                     actor: MediatorDep, rpc: RpcDep, response: Response) -> BookingView:
     """Book a slot and its resources directly, with the same checks as a hold."""
     command = BookSlot(actor=actor, mediation_id=mediation_id, idempotency_key=key,
@@ -186,7 +186,7 @@ async def confirm_hold(booking_id: UUID, key: IdempotencyKey, actor: MediatorDep
 
 
 @router.post("/bookings/{booking_id}/reschedule", responses=WRITES)
-async def reschedule_booking(booking_id: UUID, body: RescheduleBody, key: IdempotencyKey,
+async def reschedule_booking(booking_id: UUID, body: Public[RescheduleBody], key: IdempotencyKey,
                              actor: MediatorDep, rpc: RpcDep,
                              response: Response) -> BookingView:
     """Move a booking to a new time with the same resources; its sequence goes up and every
@@ -197,7 +197,7 @@ async def reschedule_booking(booking_id: UUID, body: RescheduleBody, key: Idempo
 
 
 @router.post("/bookings/{booking_id}/cancel", responses=WRITES)
-async def cancel_booking(booking_id: UUID, body: CancelBody, actor: MediatorDep,
+async def cancel_booking(booking_id: UUID, body: Public[CancelBody], actor: MediatorDep,
                          rpc: RpcDep) -> BookingView:
     """Cancel a booking (parties are told the reason code, never the note) or release a
     hold."""
@@ -206,7 +206,7 @@ async def cancel_booking(booking_id: UUID, body: CancelBody, actor: MediatorDep,
 
 
 @router.post("/bookings/{booking_id}/responses", responses=WRITES)
-async def record_response(booking_id: UUID, body: ResponseBody, actor: MediatorDep,
+async def record_response(booking_id: UUID, body: Public[ResponseBody], actor: MediatorDep,
                           rpc: RpcDep) -> BookingView:
     """Record a party's acceptance or refusal of the booked time (for parties who have no
     account, the mediator records it)."""
@@ -215,7 +215,7 @@ async def record_response(booking_id: UUID, body: ResponseBody, actor: MediatorD
 
 
 @router.post("/bookings/{booking_id}/no-shows", responses=WRITES)
-async def record_no_show(booking_id: UUID, body: NoShowBody, actor: MediatorDep,
+async def record_no_show(booking_id: UUID, body: Public[NoShowBody], actor: MediatorDep,
                          rpc: RpcDep) -> BookingView:
     """Record that a party did not come (after the session started)."""
     command = RecordNoShow(actor=actor, booking_id=booking_id, **body.model_dump())

@@ -23,7 +23,7 @@ from suara_contracts.ballots import (
 from suara_contracts.notes import NoteBody, NoteList, NotesQuery, NoteView, WriteNote
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import MediatorDep, RpcDep
-from suara_gateway.schemas import problem_responses
+from suara_gateway.schemas import Public, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["mediator"], responses=problem_responses(422, 503))
 STAFF = problem_responses(401, 403, 404)
@@ -33,7 +33,7 @@ ForParty = Annotated[UUID | None, Query(description=(
 
 
 @router.post("/mediations/{mediation_id}/notes", status_code=201, responses=WRITES)
-async def write_note(mediation_id: UUID, body: NoteBody, actor: MediatorDep,
+async def write_note(mediation_id: UUID, body: Public[NoteBody], actor: MediatorDep,
                      rpc: RpcDep) -> NoteView:
     """Write a joint note, or a caucus note naming the party it was held with."""
     command = WriteNote(actor=actor, mediation_id=mediation_id, **body.model_dump())
@@ -50,7 +50,7 @@ async def mediation_notes(mediation_id: UUID, actor: MediatorDep, rpc: RpcDep,
 
 
 @router.post("/mediations/{mediation_id}/ballots", status_code=201, responses=WRITES)
-async def create_ballot(mediation_id: UUID, body: BallotBody, actor: MediatorDep,
+async def create_ballot(mediation_id: UUID, body: Public[BallotBody], actor: MediatorDep,
                         rpc: RpcDep) -> BallotView:
     """Put candidate slots (from a proposal made with `vote: true`) to the parties' vote."""
     command = CreateBallot(actor=actor, mediation_id=mediation_id, **body.model_dump())
@@ -58,7 +58,7 @@ async def create_ballot(mediation_id: UUID, body: BallotBody, actor: MediatorDep
 
 
 @router.post("/ballots/{ballot_id}/votes", responses=WRITES)
-async def cast_vote(ballot_id: UUID, body: VoteBody, actor: MediatorDep,
+async def cast_vote(ballot_id: UUID, body: Public[VoteBody], actor: MediatorDep,
                     rpc: RpcDep) -> BallotView:
     """Record a party's approval set (for a side without an account, what they told the
     mediator); a new vote replaces the party's previous one until the ballot closes."""

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import Field
 
+from suara_contracts.mediation import LocalTimeOfDay
 from suara_contracts.notifications import (
     ReporterContactQuery,
     ReporterContactView,
@@ -23,7 +24,7 @@ from suara_contracts.notifications import (
 from suara_contracts.rpc import Actor, ReportStatus, StatusQuery
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import Rpc, RpcDep, require_any_role
-from suara_gateway.schemas import ReportLookup, problem_responses
+from suara_gateway.schemas import Public, ReportLookup, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"],
                    responses=problem_responses(422, 503))
@@ -42,7 +43,7 @@ async def my_notifications(actor: StaffDep, rpc: RpcDep) -> StaffPreferencesView
 
 
 @router.put("/me/notifications", responses=STAFF)
-async def set_my_notifications(body: StaffPreferences, actor: StaffDep,
+async def set_my_notifications(body: Public[StaffPreferences], actor: StaffDep,
                                rpc: RpcDep) -> StaffPreferencesView:
     """Save where (email; SMS for urgent messages), in which language and time zone, and when
     (quiet hours, a daily digest) you hear of your work, and which topics you do not want.
@@ -68,9 +69,10 @@ class ContactRequest(ReportLookup):
     address: str = Field(min_length=3, max_length=320, examples=["+62 812 3456 7890"])
     language: ReporterLanguage = "en"
     timezone: str = Field(default="UTC", max_length=64, examples=["Asia/Hong_Kong"])
-    quiet_from: time | None = Field(default=time(21, 0), description=(
-        "no nudge from this local time…"))
-    quiet_until: time | None = Field(default=time(7, 0), description="…until this one")
+    quiet_from: LocalTimeOfDay | None = Field(default=time(21, 0), description=(
+        "no nudge from this local time in `timezone`…"))
+    quiet_until: LocalTimeOfDay | None = Field(default=time(7, 0), description=(
+        "…until this one"))
 
 
 async def _submission(rpc: Rpc, reference: str, receipt: str) -> ReportStatus:

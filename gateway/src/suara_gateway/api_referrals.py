@@ -31,7 +31,7 @@ from suara_contracts.referrals import (
 from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import HandlerDep, Rpc, RpcDep, actor_of, get_principal
-from suara_gateway.schemas import problem_responses
+from suara_gateway.schemas import Public, problem_responses
 from suara_kit.auth import Principal
 from suara_kit.messaging import validation_problem
 
@@ -106,7 +106,7 @@ async def withdraw_consent(case_id: UUID, consent_id: UUID, body: ConsentWithdra
 
 
 @router.post("/cases/{case_id}/consents", status_code=201, responses=STAFF)
-async def record_consent(case_id: UUID, body: ConsentRequest, actor: HandlerDep,
+async def record_consent(case_id: UUID, body: Public[ConsentRequest], actor: HandlerDep,
                          rpc: RpcDep) -> ConsentView:
     """Record the reporter's consent to share their case: with which organisation (or `any`),
     how much (a share profile), for a referral, a transfer or both, and how and when they said
@@ -123,7 +123,7 @@ async def case_referrals(case_id: UUID, actor: HandlerDep, rpc: RpcDep) -> CaseR
 
 
 @router.post("/cases/{case_id}/referrals", status_code=201, responses=MOVES)
-async def create_referral(case_id: UUID, body: ReferralRequest, actor: HandlerDep,
+async def create_referral(case_id: UUID, body: Public[ReferralRequest], actor: HandlerDep,
                           rpc: RpcDep) -> ReferralView:
     """Refer a case (share what the profile allows) or transfer it (hand it over on
     acceptance). Without the reporter's recorded consent this is a 409, unless you hold the

@@ -33,7 +33,7 @@ from suara_contracts.webhooks import (
     WebhookView,
 )
 from suara_gateway.deps import RpcDep, require_any_role
-from suara_gateway.schemas import problem_responses
+from suara_gateway.schemas import Public, problem_responses
 
 router = APIRouter(prefix="/api/v1", tags=["partner webhooks"],
                    responses=problem_responses(422, 503))
@@ -64,7 +64,7 @@ async def webhook_event_types(_: ManagerDep) -> EventTypes:
 
 
 @router.post("/webhooks", status_code=201, responses=WRITES)
-async def create_webhook(body: WebhookBody, actor: ManagerDep, rpc: RpcDep) -> WebhookCreated:
+async def create_webhook(body: Public[WebhookBody], actor: ManagerDep, rpc: RpcDep) -> WebhookCreated:
     """Subscribe an https endpoint to event types. The answer holds the signing secret, shown
     only this once. At most 20 webhooks per organisation (409); a URL that leads to a private
     address is refused (422)."""
@@ -86,7 +86,7 @@ async def get_webhook(webhook_id: UUID, actor: ManagerDep, rpc: RpcDep) -> Webho
 
 
 @router.patch("/webhooks/{webhook_id}", responses=WRITES)
-async def update_webhook(webhook_id: UUID, body: WebhookChanges, actor: ManagerDep,
+async def update_webhook(webhook_id: UUID, body: Public[WebhookChanges], actor: ManagerDep,
                          rpc: RpcDep) -> WebhookView:
     """Change the URL, description or event types, or pause (`enabled: false`) and resume
     (`enabled: true`, which also clears why it was disabled)."""
@@ -126,7 +126,7 @@ async def webhook_deliveries(
 
 
 @router.post("/webhooks/{webhook_id}/replay", status_code=202, responses=WRITES)
-async def replay_webhook(webhook_id: UUID, body: ReplayBody, actor: ManagerDep,
+async def replay_webhook(webhook_id: UUID, body: Public[ReplayBody], actor: ManagerDep,
                          rpc: RpcDep) -> Replayed:
     """Send again one message (`message_id`) or every message since a time (`since`, at
     most 1000), with their original `webhook-id`s so your receiver can drop duplicates. A

@@ -1,9 +1,12 @@
-"""Shapes of the public HTTP API that are not simply the service contracts."""
+"""Shapes of the public HTTP API that are not simply the service contracts, and `Public`: the
+strict copy of a contract model that the API reads a request body with."""
 
 from __future__ import annotations
 
+import copy
+import types
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +18,66 @@ from suara_contracts.rpc import (
     RespondentKind,
     SessionMode,
 )
+
+M = TypeVar("M", bound=BaseModel)
+_STRICT: dict[type[BaseModel], type[BaseModel]] = {}
+
+
+class Public:
+    """`Public[Model]`: a contract model as a public request body reads it, refusing unknown
+    fields at every depth (a 422 naming the field), where services and the gateway read the same
+    model as a message tolerantly (`suara_contracts.tolerant`). A partner who misspells an
+    optional field hears of it instead of having it ignored, and a property may be removed from
+    a body only in a new version (`suara_contracts.compat`).
+
+    The copy is a subclass with the same name, fields, defaults, constraints and validators; an
+    instance goes wherever the model goes. It is `Model` itself when that refuses unknown fields
+    already at every depth (the bodies below). In the OpenAPI document a model that is also in a
+    response shows as `<Model>-Input` and `<Model>-Output`."""
+
+    def __class_getitem__(cls, model: type[M]) -> type[M]:
+        return strict(model)
+
+
+def strict(model: type[M]) -> type[M]:
+    """The copy of `model` that refuses unknown fields at every depth (see `Public`); cached."""
+    if model not in _STRICT:
+        _STRICT[model] = _strict_copy(model)
+    return _STRICT[model]  # type: ignore[return-value]
+
+
+def _strict_copy(model: type[M]) -> type[M]:
+    swapped = {name: _strict_type(info.annotation) for name, info in model.model_fields.items()}
+    changed = {name: annotation for name, annotation in swapped.items()
+               if annotation is not model.model_fields[name].annotation}
+    if model.model_config.get("extra") == "forbid" and not changed:
+        return model
+    namespace: dict[str, Any] = {
+        "__module__": model.__module__, "__qualname__": model.__qualname__,
+        "__doc__": model.__doc__, "model_config": ConfigDict(extra="forbid"),
+        "__annotations__": changed}
+    for name in changed:
+        namespace[name] = copy.copy(model.model_fields[name])  # default, constraints, docs
+    return type(model.__name__, (model,), namespace)
+
+
+def _strict_type(annotation: Any) -> Any:
+    """`annotation` with every model in it replaced by its strict copy."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return strict(annotation)
+    args = get_args(annotation)
+    origin = get_origin(annotation)
+    if not args or origin is None or not isinstance(args, tuple):
+        return annotation
+    if origin is Annotated:
+        inner = _strict_type(args[0])
+        return annotation if inner is args[0] else Annotated[(inner, *annotation.__metadata__)]
+    swapped = tuple(_strict_type(arg) for arg in args)
+    if all(new is old for new, old in zip(swapped, args, strict=True)):
+        return annotation
+    if origin in (Union, types.UnionType):
+        return Union[swapped]  # noqa: UP007 (a union built from a tuple)
+    return origin[swapped]
 
 
 class _Body(BaseModel):
@@ -67,7 +130,7 @@ class ReportForWorker(_Body):
 class FormDraftBody(_Body):
     """The questions of a form version, every text keyed by language code."""
 
-    spec: FormSpec
+    spec: Public[FormSpec]
     note: str = Field(default="", max_length=2000, description="what changed and why")
 
 
@@ -78,7 +141,7 @@ class FormApproval(_Body):
 
 
 class RemedyChange(_Body):
-    route: RemedyRoute
+    route: Public[RemedyRoute]
     reason: str = Field(min_length=3, max_length=500, examples=[
         "Hotline number changed; checked with the office on 2026-11-20"])
 

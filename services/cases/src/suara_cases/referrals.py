@@ -96,7 +96,9 @@ class Directory:
 def load_directory(path: Path = DIRECTORY_FILE) -> Directory:
     """Read and validate the directory file; a broken file stops the service from starting."""
     try:
-        parsed = _DirectoryFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        # a misspelt key, at any depth, is an error (models are tolerant by default)
+        parsed = _DirectoryFile.model_validate(json.loads(path.read_text(encoding="utf-8")),
+                                               extra="forbid")
         return Directory(parsed.organisations)
     except (ValueError, ValidationError) as exc:
         raise ValueError(f"{path.name} is not a valid directory: {exc}") from None

@@ -85,7 +85,8 @@ def _read(path: Path) -> RemedyFile:
     """One file, validated; errors name the file and the route id."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     try:
-        parsed = RemedyFile.model_validate(raw)
+        # a misspelt key, at any depth, is an error (models are tolerant by default)
+        parsed = RemedyFile.model_validate(raw, extra="forbid")
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"]
