@@ -50,10 +50,9 @@ contracts: install ## Regenerate contracts/ (OpenAPI, AsyncAPI, JSON Schemas) fr
 migration: install ## New Alembic revision: make migration PKG=suara_cases MSG="add x"
 	$(PY) -m suara_kit.migrate $(PKG) "$(MSG)"
 
-bench: install ## Print slot-proposal latency, then submission throughput (SQLite, PostgreSQL if reachable)
+bench: install ## Print slot-proposal latency, then submission throughput (SQLite and PostgreSQL)
 	$(PY) bench/bench_slots.py
 	$(PY) bench/submissions.py
-	-$(PY) bench/submissions.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 clean: ## Remove the environment and local state under var/
 	rm -rf $(VENV) $(TOOLS) var

@@ -1,28 +1,50 @@
-"""Benchmark: grievances per second through gateway → intake → JetStream → case-management,
-on real processes started the way `make run` does. Prints figures; asserts nothing about speed.
+"""Benchmark: anonymous submissions through gateway → intake → JetStream → case-management, on
+real processes started the way `make run` does, on SQLite and on PostgreSQL in the same run.
+Prints figures; asserts nothing about speed (Linux: CPU and memory come from /proc).
 
-    .venv/bin/python bench/submissions.py [--count 1000] [--concurrency 32] [--postgres DSN]
+    .venv/bin/python bench/submissions.py [--count 2000] [--clients 64] [--backends sqlite,postgres]
+                                          [--postgres DSN]
+
+For each backend it prints: accepted submissions per second, p50/p95/p99 latency, errors, the
+lag from a submission's acceptance until its case is open (p50/p95/max), and the CPU (% of one
+core) and peak memory of each process during the run. Then the same clients against a trivial
+FastAPI endpoint served by the same uvicorn set-up, and the ratio: how far the system is from
+what this machine's Python web stack does with no work at all.
+
+The load comes from a minimal HTTP/1.1 keep-alive client (one connection per client): httpx
+would spend more CPU than the gateway on this 2-core machine and measure itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import socket
 import sqlite3
-import statistics
+import subprocess
+import sys
 import tempfile
+import textwrap
+import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
+from suara_kit.natsserver import free_port, wait_for_port
 from suara_kit.stack import Stack
 
+DSN = os.environ.get("SUARA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DBS = {"intake": "intake", "case-management": "cases", "mediation-scheduling": "mediation",
        "notification": "notification"}
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+# databases
 def postgres_urls(dsn: str) -> dict[str, str]:
     """A fresh PostgreSQL database per service."""
     import psycopg
@@ -45,68 +67,232 @@ def drop_databases(dsn: str, urls: dict[str, str]) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def cases_opened(stack: Stack) -> int:
-    """Rows in case-management's case table."""
-    url = stack.database_urls.get("case-management") or (
-        f"sqlite:///{stack.var_dir / 'db' / 'case-management.sqlite'}")
-    if "sqlite" in url:
-        with sqlite3.connect(url.split("///", 1)[1]) as conn:
-            return int(conn.execute('SELECT count(*) FROM "case"').fetchone()[0])
-    import psycopg
+class CaseWatcher:
+    """Polls case-management's table in a thread and notes when each reference first shows."""
 
-    with psycopg.connect(url.replace("postgresql+asyncpg", "postgresql")) as conn:
-        return int(conn.execute('SELECT count(*) FROM "case"').fetchone()[0])
+    def __init__(self, stack: Stack, every: float = 0.05) -> None:
+        url = stack.database_urls.get("case-management") or (
+            f"sqlite:///{stack.var_dir / 'db' / 'case-management.sqlite'}")
+        self.url, self.every = url, every
+        self.seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _references(self) -> list[str]:
+        query = 'SELECT reference FROM "case"'
+        if "sqlite" in self.url:
+            with sqlite3.connect(self.url.split("///", 1)[1], timeout=30) as conn:
+                return [row[0] for row in conn.execute(query)]
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+asyncpg", "postgresql")) as conn:
+            return [row[0] for row in conn.execute(query)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = time.perf_counter()
+            for reference in self._references():
+                self.seen.setdefault(reference, now)
+            self._stop.wait(self.every)
+
+    def start(self) -> CaseWatcher:
+        for reference in self._references():  # cases from before the run do not count
+            self.seen[reference] = 0.0
+        self._thread.start()
+        return self
+
+    def wait_for(self, references: list[str], timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline and not all(r in self.seen for r in references):
+            time.sleep(self.every)
+        self._stop.set()
+        self._thread.join()
 
 
-async def submit_all(url: str, count: int, concurrency: int) -> list[float]:
-    """Latencies (s) of `count` submissions sent `concurrency` at a time."""
-    latencies: list[float] = []
-    gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency)
+# processes
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
-    async def one(client: httpx.AsyncClient, i: int) -> None:
-        async with gate:
-            started = time.perf_counter()
-            reply = await client.post("/api/v1/reports", json={
-                "organisation": "map-foundation",
-                "answers": {"categories": ["unpaid-wages"], "country": "TH",
-                            "what_happened": f"benchmark report {i}"}})
-            reply.raise_for_status()
-            latencies.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        await asyncio.gather(*(one(client, i) for i in range(count)))
-    return latencies
+def _rss_mib(pid: int) -> float:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
+
+
+class Usage:
+    """CPU time and peak resident memory of processes, sampled in a thread."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.peak = {name: _rss_mib(pid) for name, pid in pids.items()}
+        self._start = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        self._began = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            for name, pid in self.pids.items():
+                self.peak[name] = max(self.peak[name], _rss_mib(pid))
+
+    def stop(self) -> dict[str, tuple[float, float]]:
+        """name → (% of one core over the run, peak MiB)."""
+        self._stop.set()
+        self._thread.join()
+        elapsed = time.perf_counter() - self._began
+        return {name: ((_cpu_seconds(pid) - self._start[name]) / elapsed * 100,
+                       self.peak[name]) for name, pid in self.pids.items()}
+
+
+# the load
+@dataclass
+class Outcome:
+    latencies: list[float] = field(default_factory=list)
+    accepted: list[tuple[str, float]] = field(default_factory=list)  # (reference, when)
+    errors: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
+                path: str, body: bytes) -> tuple[int, bytes]:
+    writer.write(b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (path.encode(), host.encode(), len(body), body))
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+async def load(port: int, path: str, count: int, clients: int,
+               body: Callable[[int], bytes]) -> Outcome:
+    """`count` POSTs from `clients` keep-alive connections, as fast as answers come."""
+    outcome, queue = Outcome(), iter(range(count))
+    host = f"127.0.0.1:{port}"
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            for i in queue:
+                started = time.perf_counter()
+                status, answer = await _post(reader, writer, host, path, body(i))
+                done = time.perf_counter()
+                outcome.latencies.append(done - started)
+                if status in (200, 201):
+                    reference = json.loads(answer).get("reference") if answer else None
+                    if reference:
+                        outcome.accepted.append((reference, done))
+                else:
+                    outcome.errors[str(status)] = outcome.errors.get(str(status), 0) + 1
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    outcome.elapsed = time.perf_counter() - began
+    return outcome
+
+
+def report_body(i: int) -> bytes:
+    return json.dumps({"organisation": "map-foundation", "answers": {
+        "categories": ["unpaid-wages"], "country": "TH",
+        "what_happened": f"benchmark report {i}: no wages for three months"}}).encode()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+# runs
+def run_system(backend: str, count: int, clients: int, dsn: str) -> float:
+    """One backend: start, warm up, load, wait for every case; print; accepted per second."""
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = postgres_urls(dsn) if backend == "postgres" else {}
+        stack = Stack(var_dir=Path(tmp) / "var", database_urls=urls).start()
+        try:
+            asyncio.run(load(stack.gateway_port, "/api/v1/reports", 100, 16, report_body))
+            watcher = CaseWatcher(stack).start()
+            usage = Usage({name: proc.pid for name, proc in stack.procs.items()
+                           if name != "devissuer"})
+            outcome = asyncio.run(load(stack.gateway_port, "/api/v1/reports", count, clients,
+                                       report_body))
+            watcher.wait_for([ref for ref, _ in outcome.accepted], timeout=600)
+            used = usage.stop()
+        finally:
+            stack.stop()
+            if urls:
+                drop_databases(dsn, urls)
+    lags = [watcher.seen[ref] - at for ref, at in outcome.accepted if ref in watcher.seen]
+    missing = len(outcome.accepted) - len(lags)
+    rate = len(outcome.accepted) / outcome.elapsed
+    lat = outcome.latencies
+    print(f"\n{backend}: {count} submissions from {clients} clients")
+    print(f"  accepted           {rate:8.1f} /s   errors {sum(outcome.errors.values())} "
+          f"{outcome.errors or ''}")
+    print(f"  latency p50/95/99  {pct(lat, .5) * 1e3:6.1f} / {pct(lat, .95) * 1e3:6.1f} / "
+          f"{pct(lat, .99) * 1e3:6.1f} ms")
+    print(f"  lag to case open   p50 {pct(lags, .5) * 1e3:6.0f} ms, p95 {pct(lags, .95) * 1e3:6.0f}"
+          f" ms, max {max(lags, default=0) * 1e3:6.0f} ms"
+          + (f"; {missing} cases not seen" if missing else ""))
+    for name, (cpu, rss) in used.items():
+        print(f"  {name:22s} CPU {cpu:5.0f} %   peak {rss:6.0f} MiB")
+    return rate
+
+
+TRIVIAL = textwrap.dedent("""
+    import sys, uvicorn
+    from fastapi import FastAPI
+    app = FastAPI()
+
+    @app.post("/echo", status_code=201)
+    async def echo(body: dict) -> dict:
+        return {"reference": "SU-TRIV-IAL0"}
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+                access_log=False)
+""")
+
+
+def run_trivial(count: int, clients: int) -> float:
+    """The same load against a FastAPI endpoint that does nothing; accepted per second."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", TRIVIAL, str(port)])
+    try:
+        wait_for_port(port, timeout=30, proc=proc)
+        asyncio.run(load(port, "/echo", 200, 16, report_body))
+        usage = Usage({"trivial": proc.pid})
+        outcome = asyncio.run(load(port, "/echo", count, clients, report_body))
+        cpu, _ = usage.stop()["trivial"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    rate = len(outcome.accepted) / outcome.elapsed
+    lat = outcome.latencies
+    print(f"\ntrivial FastAPI endpoint: {rate:8.1f} /s, p50/99 {pct(lat, .5) * 1e3:.1f} / "
+          f"{pct(lat, .99) * 1e3:.1f} ms, CPU {cpu:.0f} %")
+    return rate
 
 
 def main() -> None:
-    """Run once and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--postgres", metavar="DSN", default=None)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--postgres", metavar="DSN", default=DSN)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        urls = postgres_urls(args.postgres) if args.postgres else {}
-        stack = Stack(var_dir=Path(tmp) / "var", database_urls=urls).start()
-        try:
-            started = time.perf_counter()
-            latencies = asyncio.run(submit_all(stack.gateway_url, args.count, args.concurrency))
-            accepted = time.perf_counter() - started
-            while cases_opened(stack) < args.count:
-                time.sleep(0.05)
-            settled = time.perf_counter() - started
-        finally:
-            stack.stop()
-            if args.postgres:
-                drop_databases(args.postgres, urls)
-    latencies.sort()
-    backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"{args.count} submissions, concurrency {args.concurrency}, {backend}")
-    print(f"  accepted by intake : {args.count / accepted:8.1f} /s")
-    print(f"  cases opened (e2e) : {args.count / settled:8.1f} /s")
-    print(f"  latency p50 / p99  : {statistics.median(latencies) * 1000:6.1f} / "
-          f"{latencies[int(len(latencies) * 0.99) - 1] * 1000:6.1f} ms")
+    print(f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
+    rates = {backend: run_system(backend, args.count, args.clients, args.postgres)
+             for backend in args.backends.split(",") if backend}
+    trivial = run_trivial(args.count * 2, args.clients)
+    for backend, rate in rates.items():
+        print(f"ratio {backend} / trivial endpoint: {rate / trivial:.3f}")
 
 
 if __name__ == "__main__":

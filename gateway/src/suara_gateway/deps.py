@@ -29,8 +29,9 @@ class Rpc:
         return await call(self.nc, subject, request, reply, timeout=self.timeout)
 
 
-def get_rpc(request: Request) -> Rpc:
-    """The gateway's RPC client."""
+async def get_rpc(request: Request) -> Rpc:
+    """The gateway's RPC client (async: a plain function would cost a worker-thread hop on
+    every request)."""
     return request.app.state.rpc  # type: ignore[no-any-return]
 
 

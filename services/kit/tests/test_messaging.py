@@ -237,6 +237,34 @@ async def test_successful_handler_acks(js: JetStreamContext) -> None:
     assert await dlq_messages(js) == 0
 
 
+async def test_a_parallel_consumer_handles_a_batch_at_once_and_acks_each(
+        js: JetStreamContext) -> None:
+    in_flight, most, handled = 0, 0, []
+    all_in = asyncio.Event()
+
+    async def slow(msg: Msg) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        if most >= 4:
+            all_in.set()
+        await asyncio.wait_for(all_in.wait(), 5)  # only when four run together does any end
+        if msg.data == b"bad":
+            in_flight -= 1
+            raise PermanentFailure("unreadable")
+        handled.append(msg.data)
+        in_flight -= 1
+
+    spec = ConsumerSpec(durable="kit-parallel", subject=Evt.CASE_OPENED, handle=slow,
+                        parallel=4)
+    for data in (b"1", b"2", b"bad", b"4", b"5", b"6"):
+        await js.publish(Evt.CASE_OPENED, data)
+    await run_consumer(js, spec, lambda: settled(js, "kit-parallel", 6))
+    assert most == 4  # never more than `parallel`
+    assert sorted(handled) == [b"1", b"2", b"4", b"5", b"6"]
+    assert await dlq_messages(js) == 1
+
+
 # request-reply
 @pytest.fixture
 async def serve(nc: Client) -> AsyncIterator[Callable[..., Awaitable[str]]]:

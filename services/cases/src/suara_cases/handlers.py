@@ -54,7 +54,7 @@ from suara_contracts.rpc import (
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.clock import today
 from suara_kit.errors import Conflict
-from suara_kit.service import ServiceApp
+from suara_kit.service import PARALLEL, ServiceApp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -205,7 +205,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.on_event(Evt.OBLIGATION_MISSED, ObligationMissed, "cases-obligation-missed",
                  on_obligation_missed)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",
-                 on_submission)
+                 on_submission, parallel=PARALLEL)
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)
     app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "cases-reporter-follow-up",
                  on_follow_up)

@@ -51,7 +51,7 @@ from suara_intake.settings import IntakeSettings
 from suara_kit.datakeys import use_keys
 from suara_kit.errors import Conflict, NotFound
 from suara_kit.sealing import Sealer
-from suara_kit.service import ServiceApp
+from suara_kit.service import PARALLEL, ServiceApp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -222,7 +222,8 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_REMEDIES, RemedyQuery, remedies)
     app.rpc(Rpc.INTAKE_REMEDY, RemedyRouteQuery, remedy)
     app.rpc(Rpc.INTAKE_REMEDY_EDIT, EditRemedy, remedy_edit)
-    app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened)
+    app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened,
+                 parallel=PARALLEL)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "intake-case-status", on_status)
     app.on_event(Evt.CASE_SHREDDED, CaseShredded, "intake-case-shredded", on_case_shredded)
     return app

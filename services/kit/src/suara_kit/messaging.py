@@ -188,6 +188,7 @@ class ConsumerSpec:
     handle: EventHandler
     max_attempts: int = 5
     backoff: Sequence[float] = field(default_factory=lambda: (1.0, 5.0, 30.0, 120.0))
+    parallel: int = 1  # events of one fetched batch handled at once (see `DurableConsumer`)
 
 
 class PermanentFailure(Exception):
@@ -253,8 +254,27 @@ class DurableConsumer:
                 idle += 1
                 continue
             idle = 0
-            for msg in msgs:
+            if self.spec.parallel <= 1 or len(msgs) == 1:
+                for msg in msgs:
+                    await self.handle(msg)
+            else:
+                await self._handle_at_once(msgs)
+
+    async def _handle_at_once(self, msgs: list[Msg]) -> None:
+        """Handle a batch with up to `spec.parallel` events in flight: for consumers whose
+        events are independent of each other (one per submission, one per case), where waiting
+        on one event's database round trips before starting the next only adds latency. Order
+        within the batch is not kept; replicas sharing a durable consumer never kept it anyway."""
+        gate = asyncio.Semaphore(self.spec.parallel)
+
+        async def one(msg: Msg) -> None:
+            async with gate:
                 await self.handle(msg)
+
+        outcomes = await asyncio.gather(*(one(msg) for msg in msgs), return_exceptions=True)
+        for outcome in outcomes:  # an ack that failed: re-bind, as after a sequential one
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def handle(self, msg: Msg) -> None:
         """Handle one delivery: ack on success, delayed nak on failure, dead-letter when spent."""

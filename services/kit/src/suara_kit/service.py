@@ -49,6 +49,7 @@ D = TypeVar("D", bound=BaseModel)
 EVENTS_INFO = b"suara-events-v1"
 Req = TypeVar("Req", bound=BaseModel)
 Rep = TypeVar("Rep", bound=BaseModel)
+PARALLEL = 16  # events at once, for consumers of independent events (one per submission or case)
 
 
 def events_sealer(settings: ServiceSettings) -> Sealer:
@@ -179,10 +180,13 @@ class ServiceApp:
         return int(result.rowcount or 0)
 
     def on_event(self, subject: str, model: type[D], durable: str,
-                 handler: Callable[[AsyncSession, UUID, D], Awaitable[None]]) -> None:
-        """Consume `subject` durably; `handler` runs once per event id, in one transaction."""
+                 handler: Callable[[AsyncSession, UUID, D], Awaitable[None]],
+                 parallel: int = 1) -> None:
+        """Consume `subject` durably; `handler` runs once per event id, in one transaction.
+        `parallel` > 1 handles that many events at once, for events independent of each other
+        (e.g. one per case): a handler must then not rely on the order of its events."""
         self._consumer_specs.append(
-            ConsumerSpec(durable=durable, subject=subject,
+            ConsumerSpec(durable=durable, subject=subject, parallel=parallel,
                          handle=self._idempotent(durable, model, handler)))
 
     def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:

@@ -35,7 +35,7 @@ from suara_contracts.notes import NotesQuery, WriteNote
 from suara_contracts.proposals import ProposeSlots, SlotProposals
 from suara_contracts.rpc import ProposeSession, SessionView
 from suara_contracts.subjects import Evt, Rpc
-from suara_kit.service import ServiceApp
+from suara_kit.service import PARALLEL, ServiceApp
 from suara_mediation import (
     agreements,
     ballots,
@@ -106,7 +106,8 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
     serve(Rpc.MEDIATION_CANCEL, CancelBooking, emitting(bookings.cancel))
     serve(Rpc.MEDIATION_RESPOND, RecordResponse, emitting(bookings.respond))
     serve(Rpc.MEDIATION_NO_SHOW, RecordNoShow, emitting(bookings.no_show))
-    app.on_event(Evt.CASE_OPENED, CaseOpened, "mediation-case-opened", on_case_opened)
+    app.on_event(Evt.CASE_OPENED, CaseOpened, "mediation-case-opened", on_case_opened,
+                 parallel=PARALLEL)
     # session notes (sealed per case, shredded with it) and the parties' vote
     serve(Rpc.MEDIATION_NOTE_WRITE, WriteNote, notes.write)
     serve(Rpc.MEDIATION_NOTES, NotesQuery, notes.read)

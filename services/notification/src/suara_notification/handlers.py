@@ -32,7 +32,7 @@ from suara_contracts.rpc import Actor, Inbox, InboxQuery
 from suara_contracts.subjects import Evt, Rpc
 from suara_kit.datakeys import use_keys
 from suara_kit.messaging import call
-from suara_kit.service import ServiceApp
+from suara_kit.service import PARALLEL, ServiceApp
 from suara_notification import (
     alerts,
     content,
@@ -157,7 +157,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     app.on_event(Evt.PARTY_NO_SHOW, PartyAttendance, "notification-party-no-show",
                  on_alert(Evt.PARTY_NO_SHOW))
     app.on_event(Evt.CASE_OPENED, CaseOpened, "notification-case-opened",
-                 plan_only(Evt.CASE_OPENED))
+                 plan_only(Evt.CASE_OPENED), parallel=PARALLEL)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "notification-case-status",
                  plan_only(Evt.CASE_STATUS_CHANGED))
     app.on_event(Evt.OBLIGATION_MISSED, ObligationMissed, "notification-obligation-missed",
