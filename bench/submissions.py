@@ -119,13 +119,36 @@ def _rss_mib(pid: int) -> float:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
 
 
+def _servers() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL and nats-server process on the machine, by pid."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                comm = Path(entry.path, "comm").read_text().strip()
+                if comm in ("postgres", "nats-server"):
+                    found[int(entry.name)] = _cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
 class Usage:
-    """CPU time and peak resident memory of processes, sampled in a thread."""
+    """CPU time and peak resident memory of processes, sampled in a thread; and the CPU of the
+    database and NATS servers and of the whole machine over the same time."""
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
         self.peak = {name: _rss_mib(pid) for name, pid in pids.items()}
         self._start = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+        self._servers, self._machine = _servers(), _machine_busy()
         self._began = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -141,8 +164,14 @@ class Usage:
         self._stop.set()
         self._thread.join()
         elapsed = time.perf_counter() - self._began
-        return {name: ((_cpu_seconds(pid) - self._start[name]) / elapsed * 100,
+        used = {name: ((_cpu_seconds(pid) - self._start[name]) / elapsed * 100,
                        self.peak[name]) for name, pid in self.pids.items()}
+        servers = sum(cpu - self._servers.get(pid, 0.0) for pid, cpu in _servers().items())
+        busy, total = _machine_busy()
+        share = (busy - self._machine[0]) / max(1, total - self._machine[1])
+        used["PostgreSQL + NATS servers"] = (servers / elapsed * 100, float("nan"))
+        used["whole machine"] = (share * (os.cpu_count() or 1) * 100, float("nan"))
+        return used
 
 
 # the load
@@ -241,7 +270,8 @@ def run_system(backend: str, count: int, clients: int, dsn: str) -> float:
           f" ms, max {max(lags, default=0) * 1e3:6.0f} ms"
           + (f"; {missing} cases not seen" if missing else ""))
     for name, (cpu, rss) in used.items():
-        print(f"  {name:22s} CPU {cpu:5.0f} %   peak {rss:6.0f} MiB")
+        memory = f"   peak {rss:6.0f} MiB" if rss == rss else ""
+        print(f"  {name:26s} CPU {cpu:5.0f} %{memory}")
     return rate
 
 

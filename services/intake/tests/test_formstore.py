@@ -91,6 +91,22 @@ async def test_committee_drafts_and_approves_a_new_version(db: Database) -> None
             await store.draft(session, COMMITTEE, version_two(), "", 2)
 
 
+async def test_another_replica_serves_a_new_version_within_a_second(db: Database) -> None:
+    now = [100.0]
+    here, there = FormStore(), FormStore(clock=lambda: now[0])
+    await here.ensure_default(db)
+    async with db.transaction() as session:
+        assert (await there.approved(session))[0] == 1  # `there` has read the number
+        draft = await here.draft(session, COMMITTEE, version_two(), "", None)
+        await here.approve(session, COMMITTEE, draft.version, "meeting")
+    async with db.transaction() as session:
+        assert (await here.approved(session))[0] == 2  # at once where it was approved
+        now[0] += FormStore.CURRENT_TTL / 2
+        assert (await there.approved(session))[0] == 1  # version 1 stays approved meanwhile
+        now[0] += FormStore.CURRENT_TTL
+        assert (await there.approved(session))[0] == 2
+
+
 async def test_only_the_worker_committee_edits_the_form(db: Database) -> None:
     store = FormStore()
     await store.ensure_default(db)

@@ -3,6 +3,9 @@ approved versions every report is checked against."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -39,11 +42,18 @@ def require_committee(actor: Actor) -> None:
 
 
 class FormStore:
-    """Approved versions are cached (they never change); the current number is read from the
-    database on every use, so an approval on one replica shows on all at once."""
+    """Approved versions are cached (they never change). The current number is read from the
+    database at most once every `CURRENT_TTL` seconds (a query per report was a tenth of
+    intake's round trips): an approval shows at once on the replica that made it and within
+    that time on the others, and a report filed meanwhile is checked against the version
+    before, which stays approved."""
 
-    def __init__(self) -> None:
+    CURRENT_TTL = 1.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._approved: dict[int, FormSpec] = {}
+        self._current: tuple[int, float] | None = None  # (number, read at)
+        self._clock = clock
 
     async def ensure_default(self, db: Database) -> None:
         """Store the default form as approved version 1 on a new installation."""
@@ -61,12 +71,17 @@ class FormStore:
         except IntegrityError:
             pass  # another replica, starting at the same moment, stored it first
 
-    async def current_number(self, session: AsyncSession) -> int:
+    async def current_number(self, session: AsyncSession, fresh: bool = False) -> int:
+        """The newest approved version (`fresh`: read now, not from the cache)."""
+        now = self._clock()
+        if not fresh and self._current and now - self._current[1] < self.CURRENT_TTL:
+            return self._current[0]
         result = await session.exec(select(func.max(FormVersionRow.number))
                                     .where(FormVersionRow.status == "approved"))
         number = result.one()
         if number is None:
             raise NotFound("No intake form has been approved yet.")
+        self._current = (int(number), now)
         return int(number)
 
     async def approved(self, session: AsyncSession,
@@ -101,7 +116,7 @@ class FormStore:
         """A new draft based on the current version, or new questions for an existing draft."""
         require_committee(actor)
         forms.check_draft(spec)
-        current = await self.current_number(session)
+        current = await self.current_number(session, fresh=True)
         if version is not None:
             row = await session.get(FormVersionRow, version)
             if row is None:
@@ -129,7 +144,7 @@ class FormStore:
             raise NotFound(f"There is no form version {version}.")
         if row.status != "draft":
             raise Conflict(f"Version {version} is already approved.")
-        if row.number < await self.current_number(session):
+        if row.number < await self.current_number(session, fresh=True):
             raise Conflict(f"Version {version} is older than the current form; draft a new "
                            "version from the current one.")
         spec = FormSpec.model_validate(row.spec)
@@ -137,4 +152,5 @@ class FormStore:
         row.status, row.consultation_ref = "approved", consultation_ref.strip()
         row.approved_by, row.approved_on = actor.subject, today()
         await session.flush()
+        self._current = None  # this replica reads the new number at once (after the commit)
         return view(row, row.number)
