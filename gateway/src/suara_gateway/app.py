@@ -49,7 +49,9 @@ def create_app(settings: GatewaySettings | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         telemetry.setup_tracing("gateway", settings.otlp_endpoint)
-        nc = await connect(settings.nats_url, "gateway")
+        # nothing waits for NATS in a buffer: while it is away a request is a 503 at once,
+        # never one sent on (and run) after its caller was told it failed
+        nc = await connect(settings.nats_url, "gateway", buffer_while_away=False)
         app.state.rpc = Rpc(nc, settings.rpc_timeout)
         app.state.staging = await staging.bucket(nc.jetstream())
         app.state.idempotency = await open_store(nc, settings)

@@ -21,7 +21,8 @@ from suara_intake.models import Inbox, Outbox, Replay
 from suara_intake.settings import IntakeSettings
 from suara_kit import replay
 from suara_kit.clock import utcnow
-from suara_kit.errors import Conflict, ValidationFailed
+from suara_kit.errors import Conflict, SuaraError, ValidationFailed
+from suara_kit.ids import uuid7
 from suara_kit.messaging import call
 from suara_kit.service import ServiceApp
 
@@ -178,3 +179,107 @@ async def test_a_malformed_header_is_ignored(service: tuple[ServiceApp, Work],
     assert work.runs == 6
     assert await rows(app) == []
     assert replay.parse(f"{'a' * 64} {'s' * 43}") == replay.ReplayKey("a" * 64, "s" * 43)
+
+
+# A handler that does all its work in one transaction keeps its reply in it
+# (`reply_in_transaction`): the reply and the work commit together, so a retry after a crash at
+# any moment neither waits for an abandoned claim nor runs the work twice.
+ATOMIC = f"{PREFIX}.atomic"
+
+
+class AtomicWork:
+    """Writes one inbox row per run (the work) and keeps its reply in the same transaction;
+    can be held inside it, or made to fail after its commit (as a process that died before
+    it could answer)."""
+
+    def __init__(self, app: ServiceApp) -> None:
+        self.app, self.runs, self.fail_after_commit = app, 0, 0
+        self.hold: asyncio.Event | None = None
+        self.entered = asyncio.Event()
+
+    async def __call__(self, query: FormQuery) -> Health:
+        self.runs += 1
+        async with self.app.transaction() as session:
+            session.add(Inbox(event_id=uuid7(), consumer="atomic-work", handled_at=utcnow()))
+            reply = Health(service=f"{query.language}:{self.runs}", database=RECEIPT)
+            self.app.keep_reply(session, reply)
+            self.entered.set()
+            if self.hold is not None:
+                await self.hold.wait()
+        if self.fail_after_commit:
+            self.fail_after_commit -= 1
+            raise RuntimeError("the process died after its commit")
+        return reply
+
+
+@pytest.fixture
+async def atomic(nats_url: str, database_url: Callable[..., str], tmp_path: Path
+                 ) -> AsyncIterator[tuple[ServiceApp, AtomicWork]]:
+    settings = IntakeSettings(database_url=database_url("intake"), nats_url=nats_url,
+                              var_dir=tmp_path, env="test")
+    app = ServiceApp("replay-test", settings, migrations=MIGRATIONS, outbox=Outbox,
+                     inbox=Inbox, replays=Replay, rpc_prefix=PREFIX)
+    work = AtomicWork(app)
+    app.rpc(ATOMIC, FormQuery, work, reply_in_transaction=True)
+    await app.start()
+    yield app, work
+    await app.stop()
+
+
+async def work_done(app: ServiceApp) -> int:
+    async with app.db.transaction() as session:
+        found = await session.exec(select(Inbox).where(Inbox.consumer == "atomic-work"))
+        return len(found.all())
+
+
+async def ask_atomic(nc: Client) -> Health:
+    return await call(nc, ATOMIC, FormQuery(language="en"), Health, timeout=10)
+
+
+async def test_a_reply_kept_with_the_work_survives_a_crash_after_the_commit(
+        atomic: tuple[ServiceApp, AtomicWork], nc: Client) -> None:
+    app, work = atomic
+    work.fail_after_commit = 1
+    with replay.calling(BASE), pytest.raises(SuaraError):
+        await ask_atomic(nc)  # the work committed, the caller heard nothing useful
+    with replay.calling(BASE):
+        again = await ask_atomic(nc)  # at once: no claim to wait for, and no second run
+    assert again == Health(service="en:1", database=RECEIPT)
+    assert (work.runs, await work_done(app)) == (1, 1)
+    [row] = await rows(app)
+    assert row.reply is not None
+    assert RECEIPT.encode() not in base64.b64decode(row.reply)
+
+
+async def test_a_run_that_failed_before_its_commit_leaves_nothing_to_wait_for(
+        atomic: tuple[ServiceApp, AtomicWork], nc: Client) -> None:
+    app, _ = atomic
+    original = app.keep_reply
+
+    def crash(session: object, reply: BaseModel) -> None:
+        raise RuntimeError("died inside the transaction")
+
+    app.keep_reply = crash  # type: ignore[method-assign]
+    with replay.calling(BASE), pytest.raises(SuaraError):
+        await ask_atomic(nc)
+    app.keep_reply = original  # type: ignore[method-assign]
+    assert (await rows(app), await work_done(app)) == ([], 0)
+    with replay.calling(BASE):
+        assert (await ask_atomic(nc)).service == "en:2"
+    assert await work_done(app) == 1
+
+
+async def test_twins_at_once_commit_once_and_both_get_that_reply(
+        atomic: tuple[ServiceApp, AtomicWork], nc: Client) -> None:
+    app, work = atomic
+    work.hold = asyncio.Event()
+    with replay.calling(BASE):
+        first = asyncio.create_task(ask_atomic(nc))
+    await asyncio.wait_for(work.entered.wait(), 5)
+    with replay.calling(BASE):
+        twin = asyncio.create_task(ask_atomic(nc))
+    await asyncio.sleep(0.3)  # on PostgreSQL the twin runs too, into the first's row
+    work.hold.set()
+    replies = await asyncio.gather(first, twin)
+    assert replies[0] == replies[1]
+    assert await work_done(app) == 1

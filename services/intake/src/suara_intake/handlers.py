@@ -88,8 +88,10 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                                                        settings.organisations, policy, vault)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
             used = await used_uploads(session, sub.form_version, report.answers)
+            reply = SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
+            app.keep_reply(session, reply)  # a retry after a crash gets it: one report only
         await discard(used)
-        return SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
+        return reply
 
     async def check(report: SubmitReport) -> AnswersChecked:
         async with app.db.transaction() as session:
@@ -103,9 +105,11 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                 timedelta(days=settings.claim_within_days), vault)
             app.emit(session, Evt.SUBMISSION_RECEIVED, event)
             used = await used_uploads(session, sub.form_version, report.answers)
+            ticket = ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
+                                 status=sub.status)
+            app.keep_reply(session, ticket)
         await discard(used)
-        return ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
-                           status=sub.status)
+        return ticket
 
     async def reissue_claim(command: ReissueClaim) -> ClaimTicket:
         async with app.transaction() as session:
@@ -204,10 +208,11 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     async def on_case_shredded(session: AsyncSession, _: UUID, event: CaseShredded) -> None:
         await service.case_shredded(session, event.submission_id, event.shredded_on)
 
-    app.rpc(Rpc.INTAKE_SUBMIT, SubmitReport, submit)
+    app.rpc(Rpc.INTAKE_SUBMIT, SubmitReport, submit, reply_in_transaction=True)
     app.rpc(Rpc.INTAKE_CHECK, SubmitReport, check)
     app.rpc(Rpc.INTAKE_STATUS, StatusQuery, status)
-    app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf)
+    app.rpc(Rpc.INTAKE_SUBMIT_ON_BEHALF, OnBehalfReport, submit_on_behalf,
+            reply_in_transaction=True)
     app.rpc(Rpc.INTAKE_CLAIM, ClaimReceipt, claim)
     app.rpc(Rpc.INTAKE_REISSUE_CLAIM, ReissueClaim, reissue_claim)
     app.rpc(Rpc.INTAKE_FOLLOW_UP, FollowUp, follow_up)

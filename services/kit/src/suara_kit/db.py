@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, event, exc, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
@@ -57,6 +58,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 def is_sqlite(url: str) -> bool:
     """Whether a URL points at SQLite."""
     return url.startswith("sqlite")
+
+
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached right now (refused or lost
+    connections, a pool with no connection to give, a locked SQLite file): a moment later the
+    same request may well succeed, so its caller hears 503, not 500."""
+    if isinstance(error, ConnectionError | TimeoutError | socket.gaierror | exc.TimeoutError):
+        return True  # e.g. ConnectionRefusedError while connecting, which SQLAlchemy passes on
+    if isinstance(error, exc.DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(
+            error, exc.OperationalError | exc.InterfaceError) or isinstance(error.orig, OSError)
+    return False
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

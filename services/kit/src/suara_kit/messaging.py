@@ -33,6 +33,7 @@ from suara_contracts.subjects import (
     dlq_subject,
 )
 from suara_kit import replay, telemetry
+from suara_kit.db import unreachable
 from suara_kit.errors import SuaraError, Unavailable, ValidationFailed, error_from_problem
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,17 @@ ReqT = TypeVar("ReqT", bound=BaseModel)
 RepT = TypeVar("RepT", bound=BaseModel)
 
 
-async def connect(url: str, name: str) -> Client:
-    """Connect with endless reconnects: a service outlives a NATS restart."""
+async def connect(url: str, name: str, *, buffer_while_away: bool = True) -> Client:
+    """Connect with endless reconnects: a service outlives a NATS restart.
+
+    Without `buffer_while_away`, a publish or request while NATS is away fails at once
+    (`OutboundBufferLimitError`) instead of waiting in the client's buffer: a caller that
+    answers "unavailable" after its timeout must not have its request delivered and run when
+    NATS comes back (nobody would hear the answer)."""
     return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                              connect_timeout=5, allow_reconnect=True)
+                              connect_timeout=5, allow_reconnect=True,
+                              pending_size=nats.aio.client.DEFAULT_PENDING_SIZE
+                              if buffer_while_away else 0)
 
 
 async def ensure_streams(js: JetStreamContext, replicas: int = 1, max_age_days: int = 30) -> None:
@@ -122,6 +130,13 @@ def endpoint(request_model: type[ReqT],
             except SuaraError as exc:
                 await _respond_problem(req, exc)
             except Exception as exc:
+                if unreachable(exc):  # a dependency away for a moment: 503, come back later
+                    log.warning("endpoint %s: database unreachable: %s", req.subject,
+                                describe(exc))
+                    await _respond_problem(req, Unavailable(
+                        "The service cannot reach its database right now; try again shortly.",
+                        retry_after=RETRY_AFTER))
+                    return
                 log.error("endpoint %s failed: %s", req.subject, describe(exc))
                 await _respond_problem(req, SuaraError("The service failed; nothing was lost."))
             else:

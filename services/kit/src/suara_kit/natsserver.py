@@ -67,7 +67,8 @@ class NatsServer:
         return self
 
     def stop(self) -> None:
-        """Stop the server and wait for it."""
+        """Stop the server (SIGTERM: it flushes its store) and wait for it. `start()` again
+        brings it back on the same port with the same store."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -75,3 +76,9 @@ class NatsServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def kill(self) -> None:
+        """Kill the server (SIGKILL: what it had not written to its store is lost) and reap it."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import logging
 import signal
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -17,7 +20,7 @@ from uuid import UUID
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.micro import add_service
-from nats.micro.service import Service
+from nats.micro.service import EndpointStats, Service
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +55,18 @@ Rep = TypeVar("Rep", bound=BaseModel)
 PARALLEL = 16  # events at once, for consumers of independent events (one per submission or case)
 
 
+@dataclass
+class _Keeping:
+    """A run of a handler that keeps its reply in its own transaction (`keep_reply`)."""
+
+    key: ReplayKey
+    kept: bool = False
+
+
+_keeping: contextvars.ContextVar[_Keeping | None] = contextvars.ContextVar("suara_keeping",
+                                                                           default=None)
+
+
 def events_sealer(settings: ServiceSettings) -> Sealer:
     """The sealer of event payloads, from the events key every service shares."""
     return Sealer(settings.events_key.get_secret_value(),
@@ -77,6 +92,7 @@ class ServiceApp:
         self._consumer_specs: list[ConsumerSpec] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._consumers: list[DurableConsumer] = []
+        self.consumed: Counter[str] = Counter()  # events handled in this process, per consumer
         self.nc: Client | None = None
         self.relay: OutboxRelay | None = None
         self._micro: Service | None = None
@@ -104,13 +120,87 @@ class ServiceApp:
         return handle
 
     def rpc(self, subject: str, model: type[Req],
-            handler: Callable[[Req], Awaitable[BaseModel]]) -> None:
+            handler: Callable[[Req], Awaitable[BaseModel]], *,
+            reply_in_transaction: bool = False) -> None:
         """Serve `subject` (under this service's versioned prefix) with a typed handler. A
-        request carrying a replay key runs at most once per key (`suara_kit.replay`)."""
+        request carrying a replay key runs at most once per key (`suara_kit.replay`).
+
+        With `reply_in_transaction`, the handler does all its work in one transaction and
+        calls `keep_reply` in it: the reply is then kept with the work, atomically, and no
+        claim is held while it runs. A run that dies before its commit leaves nothing (a
+        retry runs at once), one that dies after it leaves its reply (a retry gets it), and of
+        two twins running at once only one commits (the other gets its reply)."""
         if not subject.startswith(self.rpc_prefix + "."):
             raise ValueError(f"{subject} is outside {self.rpc_prefix}")
-        self._endpoints[subject] = endpoint(model, self._replayable(handler),  # type: ignore[assignment]
+        wrapped = (self._kept_with_work(handler) if reply_in_transaction
+                   else self._replayable(handler))
+        self._endpoints[subject] = endpoint(model, wrapped,  # type: ignore[assignment]
                                             self._concurrency)
+
+    def keep_reply(self, session: AsyncSession, reply: BaseModel) -> None:
+        """In the transaction of a handler served with `reply_in_transaction`: keep `reply`
+        for the request's replay key, so it commits with the work (nothing without a key)."""
+        keeping = _keeping.get()
+        if keeping is None or keeping.kept:
+            return
+        sealed = keeping.key.sealer().seal(reply.model_dump_json().encode(),
+                                           keeping.key.id.encode())
+        session.add(self.replay_model(id=keeping.key.id, claimed_at=utcnow(),
+                                      reply=base64.b64encode(sealed).decode()))
+        keeping.kept = True
+
+    def _kept_with_work(self, handler: Callable[[Req], Awaitable[BaseModel]]
+                        ) -> Callable[[Req], Awaitable[BaseModel | bytes]]:
+        async def handle(request: Req) -> BaseModel | bytes:
+            key = replay.received()
+            if key is None:
+                return await handler(request)
+            stored = await self._stored(key)
+            if stored is not None:
+                return stored
+            keeping = _Keeping(key)
+            token = _keeping.set(keeping)
+            try:
+                reply = await handler(request)
+            except IntegrityError:  # a twin committed first (or another constraint failed)
+                stored = await self._stored(key)
+                if stored is None:
+                    raise
+                return stored
+            finally:
+                _keeping.reset(token)
+            if not keeping.kept:  # the handler did not keep it: keep it now
+                try:
+                    async with self.db.transaction() as session:
+                        self.keep_reply(session, reply)
+                except IntegrityError:
+                    pass
+            return reply
+        return handle
+
+    async def _stored(self, key: ReplayKey) -> bytes | None:
+        """The reply kept for `key`, or None. A claim without a reply (a run of the claiming
+        kind, from before an upgrade) is a Conflict until it is abandoned, then forgotten."""
+        async with self.db.transaction() as session:
+            row = await session.get(self.replay_model, key.id)
+            if row is None:
+                return None
+            if row.reply is not None:
+                return self._open(key, row.reply)
+            if (utcnow() - row.claimed_at).total_seconds() <= replay.ABANDONED_AFTER:
+                raise Conflict("A request with this Idempotency-Key is still being processed; "
+                               "retry after it finishes.", reason="idempotency-in-flight",
+                               retry_after=1)
+            await session.delete(row)
+        return None
+
+    @staticmethod
+    def _open(key: ReplayKey, reply: str) -> bytes:
+        try:
+            return key.sealer().open(base64.b64decode(reply), key.id.encode())
+        except (SealError, ValueError):
+            raise Conflict("The answer kept for this Idempotency-Key can no longer be read; "
+                           "send a new key.", reason="idempotency-unreadable") from None
 
     # one run per replay key
     def _replayable(self, handler: Callable[[Req], Awaitable[BaseModel]]
@@ -147,12 +237,7 @@ class ServiceApp:
                     session.add(self.replay_model(id=key.id, claimed_at=now))
                     return None
                 if row.reply is not None:
-                    try:
-                        return key.sealer().open(base64.b64decode(row.reply), key.id.encode())
-                    except (SealError, ValueError):
-                        raise Conflict("The answer kept for this Idempotency-Key can no longer "
-                                       "be read; send a new key.",
-                                       reason="idempotency-unreadable") from None
+                    return self._open(key, row.reply)
                 if (now - row.claimed_at).total_seconds() > replay.ABANDONED_AFTER:
                     row.claimed_at = now  # its run died: this one takes over
                     return None
@@ -187,7 +272,22 @@ class ServiceApp:
         (e.g. one per case): a handler must then not rely on the order of its events."""
         self._consumer_specs.append(
             ConsumerSpec(durable=durable, subject=subject, parallel=parallel,
-                         handle=self._idempotent(durable, model, handler)))
+                         handle=self._counted(durable, self._idempotent(durable, model, handler))))
+
+    def _counted(self, durable: str, handle: Callable[[Msg], Awaitable[None]]
+                 ) -> Callable[[Msg], Awaitable[None]]:
+        async def counted(msg: Msg) -> None:
+            await handle(msg)
+            self.consumed[durable] += 1
+        return counted
+
+    def _stats(self, endpoint: EndpointStats) -> dict[str, object] | None:
+        """What this process adds to `$SRV.STATS.<service>` (each replica answers for itself):
+        on the health endpoint, how many events each durable consumer handled here (counts
+        only), so an operator sees how replicas share the events."""
+        if endpoint.subject != f"{self.rpc_prefix}.health":
+            return None
+        return {"consumed": dict(self.consumed)}
 
     def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` once the database is migrated, before any endpoint is served (e.g. to
@@ -278,7 +378,8 @@ class ServiceApp:
         for name, run, _ in self._background:
             self._tasks.append(asyncio.create_task(run(), name=name))  # type: ignore[arg-type]
         self._micro = await add_service(self.nc, name=self.name.replace("-", "_"),
-                                        version="1.0.0", description=f"Suara {self.name}")
+                                        version="1.0.0", description=f"Suara {self.name}",
+                                        stats_handler=self._stats)
         for subject, handler in self._endpoints.items():
             await self._micro.add_endpoint(name=subject.replace(".", "_"), subject=subject,
                                            handler=handler, queue_group="q")

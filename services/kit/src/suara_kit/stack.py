@@ -4,6 +4,7 @@ a nats-server from the wheel, the development OIDC issuer, the four services and
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -38,9 +39,21 @@ def port_or_free(preferred: int) -> int:
     return preferred
 
 
+def service_of(process: str) -> str:
+    """The service a process name belongs to: "intake" for "intake" and "intake.2"."""
+    name = process.split(".", 1)[0]
+    if name not in SERVICES:
+        raise KeyError(f"{process} is not a process of one of {', '.join(SERVICES)}")
+    return name
+
+
 @dataclass
 class Stack:
-    """Child processes of one Suara deployment, with their state under `var_dir`."""
+    """Child processes of one Suara deployment, with their state under `var_dir`.
+
+    `replicas` processes run each service (named "intake", "intake.2", …): they share the
+    service's database and its durable consumers, and NATS spreads requests (queue group "q")
+    and events (one durable pull consumer, fetched by each) between them."""
 
     var_dir: Path
     gateway_port: int = 0
@@ -48,6 +61,7 @@ class Stack:
     nats_url: str | None = None
     database_urls: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    replicas: int = 1
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats: NatsServer | None = None
 
@@ -55,6 +69,8 @@ class Stack:
         self.var_dir = self.var_dir.resolve()
         self.gateway_port = self.gateway_port or free_port()
         self.issuer_port = self.issuer_port or free_port()
+        if self.replicas < 1:
+            raise ValueError("replicas: at least 1")
         (self.var_dir / "log").mkdir(parents=True, exist_ok=True)
 
     @property
@@ -83,6 +99,10 @@ class Stack:
         env.update(self.extra_env)
         return env
 
+    def processes(self, service: str) -> list[str]:
+        """The names of a service's processes: "intake", then "intake.2" and so on."""
+        return [service] + [f"{service}.{i}" for i in range(2, self.replicas + 1)]
+
     def _spawn(self, name: str, module: str, *args: str) -> subprocess.Popen[bytes]:
         with (self.var_dir / "log" / f"{name}.log").open("ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env(),
@@ -93,23 +113,72 @@ class Stack:
     def start(self, timeout: float = 90) -> Stack:
         """Start everything and wait until the gateway reports every service ready."""
         if not self.nats_url:
-            with (self.var_dir / "log" / "nats-server.log").open("ab") as log:
-                self.nats = NatsServer(self.var_dir / "nats", log=log).start()
+            self.nats = NatsServer(self.var_dir / "nats")
+            self.start_nats()
             self.nats_url = self.nats.url
         (self.var_dir / "devissuer").mkdir(parents=True, exist_ok=True)
         issuer = self._spawn("devissuer", "suara_devissuer", "--host", "127.0.0.1",
                              "--port", str(self.issuer_port))
         wait_for_port(self.issuer_port, timeout=30, proc=issuer)
-        for name in SERVICES:
-            self.start_service(name)
-        gateway = self._spawn("gateway", "suara_gateway")
-        wait_for_port(self.gateway_port, timeout=30, proc=gateway)
+        for service in SERVICES:  # one process each first: it migrates the database
+            self.start_service(service)
+        self.start_gateway()
         self.wait_ready(timeout)
+        if self.replicas > 1:  # the others once it is at the newest revision (no race on DDL)
+            for service in SERVICES:
+                for name in self.processes(service)[1:]:
+                    self.start_service(name)
+            self.wait_processes(timeout)
         return self
 
+    def wait_processes(self, timeout: float = 90) -> None:
+        """Block until each running process of every service answers NATS micro's
+        `$SRV.PING.<service>` (each process of a service answers for itself)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            expected = {s: sum(n in self.procs for n in self.processes(s)) for s in SERVICES}
+            answered = asyncio.run(_pings(self.nats_url or "", list(SERVICES)))
+            if all(answered[s] >= n for s, n in expected.items()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"processes answering after {timeout} s: {answered}, "
+                                   f"expected {expected}")
+            time.sleep(0.3)
+
     def start_service(self, name: str) -> None:
-        """(Re)start one of the four services."""
-        self._spawn(name, SERVICES[name][0])
+        """(Re)start one process of the four services ("case-management", or a replica such
+        as "case-management.2")."""
+        if name in self.procs and self.procs[name].poll() is None:
+            raise RuntimeError(f"{name} is running")
+        self._spawn(name, SERVICES[service_of(name)][0])
+
+    def start_gateway(self) -> None:
+        """(Re)start the gateway and wait until it listens."""
+        if "gateway" in self.procs and self.procs["gateway"].poll() is None:
+            raise RuntimeError("gateway is running")
+        gateway = self._spawn("gateway", "suara_gateway")
+        wait_for_port(self.gateway_port, timeout=30, proc=gateway)
+
+    def stop_nats(self, kill: bool = False) -> None:
+        """Stop the stack's own nats-server (SIGTERM, or SIGKILL with `kill`), keeping its
+        JetStream store for `start_nats`."""
+        if self.nats is None:
+            raise RuntimeError("this stack uses a nats-server it did not start")
+        if kill:
+            self.nats.kill()
+        else:
+            self.nats.stop()
+
+    def start_nats(self) -> None:
+        """Start the stack's nats-server (again after `stop_nats`: on the same port, with the
+        same JetStream store)."""
+        if self.nats is None:
+            raise RuntimeError("this stack uses a nats-server it did not start")
+        with (self.var_dir / "log" / "nats-server.log").open("ab") as log:
+            self.nats.log = log  # the child keeps its own copy of the descriptor
+            self.nats.start()
+        self.nats.log = None
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Signal one child (kill -9 by default) and reap it."""
@@ -154,6 +223,32 @@ class Stack:
             self.nats.stop()
 
 
+async def _pings(nats_url: str, services: list[str], wait: float = 0.5) -> dict[str, int]:
+    """How many processes of each service answer `$SRV.PING.<service>` within `wait`."""
+    import nats
+
+    nc = await nats.connect(nats_url, connect_timeout=5)
+    try:
+        counts = {}
+        for service in services:
+            inbox = nc.new_inbox()
+            sub = await nc.subscribe(inbox)
+            await nc.publish(f"$SRV.PING.{service.replace('-', '_')}", b"", reply=inbox)
+            ids = set()
+            deadline = time.monotonic() + wait
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await sub.next_msg(timeout=left)
+                except nats.errors.TimeoutError:
+                    break
+                ids.add(json.loads(msg.data).get("id"))
+            await sub.unsubscribe()
+            counts[service] = len(ids)
+        return counts
+    finally:
+        await nc.close()
+
+
 def _accounts() -> list[tuple[str, str]]:
     realm = Path(__file__).resolve()
     for parent in realm.parents:
@@ -183,9 +278,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("SUARA_GATEWAY_PORT", 8000)))
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for every child process (repeatable)")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="processes per service (they share its database and consumers)")
     args = parser.parse_args()
     stack = Stack(var_dir=args.var_dir, gateway_port=port_or_free(args.port),
                   issuer_port=port_or_free(8180), nats_url=os.environ.get("SUARA_NATS_URL"),
+                  replicas=args.replicas,
                   extra_env=passed_through(os.environ) | {
                       k: v for k, _, v in (item.partition("=") for item in args.env)})
     try:
