@@ -20,7 +20,12 @@ calls in the same order and so sends the same headers. The service (`ServiceApp`
    nothing: a submission's reply holds the worker's receipt.
 
 What is left: a service that dies between the handler's commit and step 3 runs the work again
-on the retry (milliseconds, against the seconds of an RPC timeout that this closes). Rows are
+on the retry (milliseconds, against the seconds of an RPC timeout that this closes; more when
+the process is busy: kill -9 during a burst left ten duplicate reports of sixteen in flight), and
+a retry waits for a dead run's claim to be abandoned. A handler that does all its work in one
+transaction closes both: served with `reply_in_transaction=True`, it keeps its reply in that
+transaction (`ServiceApp.keep_reply`), no claim is taken, and a twin that commits second is
+rolled back and answered with the first's reply (intake's submissions do this). Rows are
 purged a day after their claim, as the gateway forgets keys after a day.
 
 The header carries nothing about the caller: the id is a hash and the secret a derived key, both
