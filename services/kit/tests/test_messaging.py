@@ -33,8 +33,11 @@ from suara_kit.messaging import (
     DurableConsumer,
     PermanentFailure,
     call,
+    connect,
     endpoint,
+    servers,
 )
+from suara_kit.natsserver import free_port
 from suara_kit.service import ServiceApp
 from suara_kit.testing import eventually
 
@@ -263,6 +266,20 @@ async def test_a_parallel_consumer_handles_a_batch_at_once_and_acks_each(
     assert most == 4  # never more than `parallel`
     assert sorted(handled) == [b"1", b"2", b"4", b"5", b"6"]
     assert await dlq_messages(js) == 1
+
+
+async def test_connect_takes_the_nodes_of_a_cluster(nats_url: str) -> None:
+    down = f"nats://127.0.0.1:{free_port()}"  # a node that is away: the next one is used
+    nc = await connect(f"{down}, {nats_url}", "kit-test")
+    try:
+        assert nc.is_connected
+        assert nc.connected_url is not None
+        assert nc.connected_url.port == int(nats_url.rsplit(":", 1)[1])
+    finally:
+        await nc.close()
+    assert servers(nats_url) == [nats_url]
+    with pytest.raises(ValueError, match="no server"):
+        servers(" , ")
 
 
 # request-reply

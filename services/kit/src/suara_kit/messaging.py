@@ -42,14 +42,25 @@ ReqT = TypeVar("ReqT", bound=BaseModel)
 RepT = TypeVar("RepT", bound=BaseModel)
 
 
+def servers(url: str) -> list[str]:
+    """The NATS servers a `SUARA_NATS_URL` names: one URL, or several separated by commas
+    (the nodes of a cluster, so a process can start while one of them is down)."""
+    found = [part.strip() for part in url.split(",") if part.strip()]
+    if not found:
+        raise ValueError("SUARA_NATS_URL names no server")
+    return found
+
+
 async def connect(url: str, name: str, *, buffer_while_away: bool = True) -> Client:
-    """Connect with endless reconnects: a service outlives a NATS restart.
+    """Connect with endless reconnects: a service outlives a NATS restart. `url` may list
+    several servers separated by commas (`servers`).
 
     Without `buffer_while_away`, a publish or request while NATS is away fails at once
     (`OutboundBufferLimitError`) instead of waiting in the client's buffer: a caller that
     answers "unavailable" after its timeout must not have its request delivered and run when
     NATS comes back (nobody would hear the answer)."""
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+    return await nats.connect(servers=servers(url), name=name, max_reconnect_attempts=-1,
+                              reconnect_time_wait=0.5,
                               connect_timeout=5, allow_reconnect=True,
                               pending_size=nats.aio.client.DEFAULT_PENDING_SIZE
                               if buffer_while_away else 0)

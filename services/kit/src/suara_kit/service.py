@@ -342,9 +342,10 @@ class ServiceApp:
                 raise PermanentFailure(f"unreadable event: {type(exc).__name__}") from None
             try:
                 async with self.transaction() as session:
-                    if await session.get(inbox, (event_id, durable)) is not None:
-                        return
+                    # insert first: an event seen before stops here (IntegrityError), before
+                    # any work, and one seen for the first time costs no lookup
                     session.add(inbox(event_id=event_id, consumer=durable, handled_at=utcnow()))
+                    await session.flush()
                     await handler(session, event_id, data)
             except IntegrityError:
                 async with self.db.transaction() as session:
