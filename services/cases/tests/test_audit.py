@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from itertools import pairwise
 
@@ -42,6 +43,7 @@ async def write_three(db: Database) -> None:
     async with db.transaction() as session:
         await audit.record(session, "staff-1", "list", None)
         await audit.record(session, "staff-1", "read", case_id)
+    assert await audit.LOG.chain_pending(db) == 3
 
 
 async def test_empty_log_verifies(db: Database) -> None:
@@ -54,10 +56,13 @@ async def test_entries_chain(db: Database) -> None:
     assert [(e.actor, e.action) for e in log] == [("system", "open"), ("staff-1", "list"),
                                                   ("staff-1", "read")]
     assert log[0].prev_hash == audit.GENESIS
+    assert [e.position for e in log] == [1, 2, 3]
     for before, after in pairwise(log):
         assert after.prev_hash == before.hash
     for entry in log:
+        assert entry.prev_hash is not None
         assert entry.hash == audit.entry_hash(entry.prev_hash, entry)
+        assert entry.hash is not None
         assert len(entry.hash) == 64
     assert len({e.hash for e in log}) == 3
     assert await verify(db) is True
@@ -66,6 +71,7 @@ async def test_entries_chain(db: Database) -> None:
 async def test_long_actor_is_truncated_consistently(db: Database) -> None:
     async with db.transaction() as session:
         await audit.record(session, "x" * 200, "read", None)
+    await audit.LOG.chain_pending(db)
     [entry] = await entries(db)
     assert entry.actor == "x" * 64
     assert await verify(db) is True
@@ -114,6 +120,7 @@ async def test_rehashing_one_entry_still_breaks_the_next_link(db: Database) -> N
         entry = await session.get(AuditEntry, log[1].seq)
         assert entry is not None
         entry.actor = "someone-else"
+        assert entry.prev_hash is not None
         entry.hash = audit.entry_hash(entry.prev_hash, entry)
     assert await verify(db) is False
 
@@ -123,6 +130,10 @@ async def test_the_verify_command_names_the_broken_entry(
     await write_three(db)
     assert await audit.LOG.check(db.url) == 0
     assert capsys.readouterr().out == "audit log intact: 3 entries\n"
+    async with db.transaction() as session:
+        await audit.record(session, "staff-2", "read", None)
+    assert await audit.LOG.check(db.url) == 0
+    assert capsys.readouterr().out == "audit log intact: 3 entries (1 not chained yet)\n"
     middle = (await entries(db))[1]
     async with db.transaction() as session:
         await session.exec(text("DELETE FROM audit_entry WHERE seq = :seq")  # type: ignore[call-overload]
@@ -131,3 +142,37 @@ async def test_the_verify_command_names_the_broken_entry(
     out = capsys.readouterr().out
     assert out.startswith(f"audit log BROKEN at entry {middle.seq + 1}: does not link")
     assert audit.main(["frobnicate"]) == 2
+
+
+async def test_recent_entries_are_pending_then_chained_after_the_others(db: Database) -> None:
+    await write_three(db)
+    async with db.transaction() as session:
+        await audit.record(session, "staff-2", "read", None)
+    async with db.transaction() as session:
+        verdict = await audit.inspect(session)
+    assert (verdict.intact, verdict.entries, verdict.pending) == (True, 3, 1)
+    assert await audit.LOG.chain_pending(db) == 1
+    assert await audit.LOG.chain_pending(db) == 0
+    log = await entries(db)
+    assert [e.position for e in log] == [1, 2, 3, 4]
+    assert log[3].prev_hash == log[2].hash
+    async with db.transaction() as session:
+        assert (await audit.inspect(session)).entries == 4
+
+
+async def test_recording_takes_no_lock_while_its_transaction_is_open(db: Database) -> None:
+    """Two transactions that each record an entry do not wait for each other (the chain's lock
+    used to be held from the first entry to the commit: one case opened at a time)."""
+    if "sqlite" in db.url:
+        pytest.skip("SQLite has one connection per database: transactions run one at a time")
+    async with db.transaction() as first:
+        await audit.record(first, "system", "open", uuid7())
+        await first.flush()
+
+        async def second() -> None:
+            async with db.transaction() as session:
+                await audit.record(session, "system", "open", uuid7())
+
+        await asyncio.wait_for(second(), 5)  # committed while `first` is still open
+    assert await audit.LOG.chain_pending(db) == 2
+    assert await verify(db) is True

@@ -241,6 +241,7 @@ async def test_every_read_and_write_of_an_agreement_is_in_the_audit_chain(
     async with db.transaction() as session:
         await agreements.get(session, AgreementQuery(actor=MEDIATOR,
                                                      agreement_id=done.agreement_id))
+    assert await audit.LOG.chain_pending(db) == 4  # the service's job does this every second
     async with db.transaction() as session:
         entries = list(await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq))))
         assert await audit.LOG.verify(session)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from suara_cases import (
+    audit,
     checkins,
     content,
     deadlines,
@@ -200,6 +201,11 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.every(settings.deadline_scan_seconds, "cases-deadline-scan", scan_deadlines)
     app.every(settings.deadline_scan_seconds, "cases-check-ins", send_check_ins)
     app.every(settings.retention_scan_seconds, "cases-retention", shred_expired)
+
+    async def chain_audit() -> None:
+        await audit.LOG.chain_pending(app.db)
+
+    app.every(1.0, "cases-audit-chain", chain_audit)  # entries are tamper-evident within ~1 s
     app.rpc(Rpc.CASES_SATISFACTION, SatisfactionQuery, satisfaction_report)
     app.on_event(Evt.SURVEY_ANSWERED, SurveyAnswered, "cases-survey-answered", on_survey)
     app.on_event(Evt.OBLIGATION_MISSED, ObligationMissed, "cases-obligation-missed",

@@ -38,6 +38,7 @@ from suara_contracts.subjects import Evt, Rpc
 from suara_kit.service import PARALLEL, ServiceApp
 from suara_mediation import (
     agreements,
+    audit,
     ballots,
     bookings,
     content,
@@ -142,5 +143,10 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
             await agreements.mark_overdue(session, app.emit)
 
     app.every(settings.obligation_scan_seconds, "mediation-obligations", mark_overdue)
+
+    async def chain_audit() -> None:
+        await audit.LOG.chain_pending(app.db)
+
+    app.every(1.0, "mediation-audit-chain", chain_audit)  # tamper-evident within ~1 s
     # -- end of agreements -------------------------------------------------------------------
     return app
