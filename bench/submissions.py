@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from suara_kit.natsserver import free_port, wait_for_port
 from suara_kit.stack import Stack
@@ -70,30 +71,51 @@ def drop_databases(dsn: str, urls: dict[str, str]) -> None:
 class CaseWatcher:
     """Polls case-management's table in a thread and notes when each reference first shows."""
 
-    def __init__(self, stack: Stack, every: float = 0.05) -> None:
+    LOOKBACK = 30.0  # seconds of cases read at each look
+
+    def __init__(self, stack: Stack, every: float = 0.1) -> None:
         url = stack.database_urls.get("case-management") or (
             f"sqlite:///{stack.var_dir / 'db' / 'case-management.sqlite'}")
         self.url, self.every = url, every
         self.seen: dict[str, float] = {}
+        self._conn: Any = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _references(self) -> list[str]:
-        query = 'SELECT reference FROM "case"'
+    def _connect(self) -> Any:
         if "sqlite" in self.url:
-            with sqlite3.connect(self.url.split("///", 1)[1], timeout=30) as conn:
-                return [row[0] for row in conn.execute(query)]
+            return sqlite3.connect(self.url.split("///", 1)[1], timeout=30,
+                                   check_same_thread=False, isolation_level=None)
         import psycopg
 
-        with psycopg.connect(self.url.replace("postgresql+asyncpg", "postgresql")) as conn:
-            return [row[0] for row in conn.execute(query)]
+        return psycopg.connect(self.url.replace("postgresql+asyncpg", "postgresql"),
+                               autocommit=True)
+
+    def _references(self) -> list[str]:
+        """References of the cases opened since the last look (one connection throughout:
+        a new PostgreSQL connection per look would cost the server a process each time)."""
+        if self._conn is None:
+            self._conn = self._connect()
+        # case ids are UUIDv7, led by their creation time in ms: read only the last few
+        # seconds' rows (a case made earlier may commit a little later, so not "after the
+        # last id seen")
+        since = int((time.time() - self.LOOKBACK) * 1000) << 80
+        bound: Any = f"{since:032x}" if "sqlite" in self.url else uuid.UUID(int=since)
+        mark = "?" if "sqlite" in self.url else "%s"
+        rows = self._conn.execute(f'SELECT reference FROM "case" WHERE id > {mark}',
+                                  (bound,)).fetchall()
+        return [row[0] for row in rows if row[0] not in self.seen]
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            now = time.perf_counter()
-            for reference in self._references():
-                self.seen.setdefault(reference, now)
-            self._stop.wait(self.every)
+        try:
+            while not self._stop.is_set():
+                now = time.perf_counter()
+                for reference in self._references():
+                    self.seen.setdefault(reference, now)
+                self._stop.wait(self.every)
+        finally:
+            if self._conn is not None:
+                self._conn.close()
 
     def start(self) -> CaseWatcher:
         for reference in self._references():  # cases from before the run do not count
