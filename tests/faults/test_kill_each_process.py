@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from .burst import Burst, Ledger, assert_unavailable_answers, register_staff, settle
-from .conftest import NEVER_HANGS, RPC_TIMEOUT, Running
+from .burst import Burst, assert_unavailable_answers, register_staff
+from .conftest import NEVER_HANGS, Running
+from .scenario import run_and_settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.faults]
 
@@ -47,30 +48,10 @@ def test_kill_minus_nine_each_process_in_turn(start_faulty: Callable[..., Runnin
             await asyncio.to_thread(running.restart, target)
             outages.append((target, round(time.monotonic() - killed, 1)))
 
-    started = time.monotonic()
-    asyncio.run(burst.run(faults))
-    burst_seconds = time.monotonic() - started
-    accepted, keyless = burst.accepted_references(True), burst.accepted_references(False)
-    ledger = settle(running.urls, accepted + keyless)
-    figures(f"burst {burst_seconds:.1f} s, settled {time.monotonic() - started:.1f} s; "
-            f"down until ready again (s): {outages}; {burst.summary()}")
-    keyless_doubts(ledger, keyless, burst, figures)
+    outcome = run_and_settle(burst, faults, running.urls, figures,
+                             lambda: f"down until ready again (s): {outages}")
 
-    assert len(accepted) + len(keyless) == TOTAL, f"given up: {burst.summary()}"
-    assert ledger.problems(accepted, keyless) == []
+    assert len(outcome.accepted) + len(outcome.keyless) == TOTAL, \
+        f"given up: {burst.summary()}"
+    assert outcome.ledger.problems(outcome.accepted, outcome.keyless) == []
     assert_unavailable_answers(burst.attempts, NEVER_HANGS)
-
-
-def keyless_doubts(ledger: Ledger, keyless: list[str], burst: Burst,
-                   figures: Callable[[str], None]) -> None:
-    """Key-less clients cannot be deduplicated: a report intake committed before the client
-    lost its answer has no receipt anywhere. Count them; they can only come from answers that
-    did not tell the client what happened (a connection cut mid-request, or a 503 at the
-    gateway's RPC timeout)."""
-    orphans = ledger.keyless_orphans(keyless)
-    unclear = [a for a in burst.attempts if not a.keyed and (
-        (a.status is None and a.error != "ConnectError")
-        or (a.status == 503 and a.elapsed >= 0.8 * RPC_TIMEOUT))]
-    figures(f"key-less clients: {len(keyless)} accepted, {len(orphans)} reports without a "
-            f"receipt, {len(unclear)} answers that left the client in doubt")
-    assert len(orphans) <= len(unclear), (orphans, unclear)

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
-from .burst import Attempt, Burst, assert_unavailable_answers, register_staff, settle
+from .burst import Attempt, Burst, register_staff
 from .conftest import NEVER_HANGS, Running
-from .test_kill_each_process import keyless_doubts
+from .scenario import assert_kept_through_outage, run_and_settle
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.faults]
 
@@ -49,19 +49,7 @@ def test_postgres_unreachable_for_ten_seconds(start_faulty: Callable[..., Runnin
         await asyncio.to_thread(stack.wait_ready, 60)
         timings["ready"] = time.monotonic() - restored
 
-    started = time.monotonic()
-    asyncio.run(burst.run(faults))
-    burst_seconds = time.monotonic() - started
-    accepted, keyless = burst.accepted_references(True), burst.accepted_references(False)
-    ledger = settle(running.urls, accepted + keyless)
-    figures(f"burst {burst_seconds:.1f} s, settled {time.monotonic() - started:.1f} s; "
-            f"database away {timings['cut']:.1f} s, all ready {timings['ready']:.1f} s after; "
-            f"probes while away: {[(a.status, round(a.elapsed, 2)) for a in probed]}; "
-            f"{burst.summary()}")
-    keyless_doubts(ledger, keyless, burst, figures)
-
-    assert len(accepted) + len(keyless) == TOTAL
-    assert ledger.problems(accepted, keyless) == []
-    assert {a.status for a in probed} == {503}, probed  # nothing accepted without a database…
-    assert ledger.probed == 0  # …and nothing kept either
-    assert_unavailable_answers(burst.attempts + probed, NEVER_HANGS)
+    outcome = run_and_settle(burst, faults, running.urls, figures, lambda: (
+        f"database away {timings['cut']:.1f} s, all ready {timings['ready']:.1f} s after; "
+        f"probes while away: {[(a.status, round(a.elapsed, 2)) for a in probed]}"))
+    assert_kept_through_outage(outcome, burst, probed, TOTAL, NEVER_HANGS)
