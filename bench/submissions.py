@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -339,6 +340,9 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--postgres", metavar="DSN", default=DSN)
     args = parser.parse_args()
+    # a SIGTERM (a timeout, a CI cancel) stops the stack and drops the databases like ^C does;
+    # its processes run in sessions of their own and would otherwise outlive the benchmark
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
     rates = {backend: run_system(backend, args.count, args.clients, args.postgres)
              for backend in args.backends.split(",") if backend}
