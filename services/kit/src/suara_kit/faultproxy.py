@@ -53,9 +53,18 @@ class FaultProxy:
         """Cut and stop the proxy's thread."""
         if self._thread.is_alive():
             self.cut()
+            self._run(self._finish())
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         self._loop.close()
+
+    async def _finish(self) -> None:
+        """Cancel what is still running on the proxy's loop (connections being accepted or
+        piped), so that every transport is closed before the loop is."""
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _run(self, coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
@@ -87,12 +96,18 @@ class FaultProxy:
             writer.transport.abort()
             return
         self.accepted += 1
+        self._writers.add(writer)  # a cut from now on closes it, even before it is piped
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-        except OSError:
+        except OSError:  # refused: the database is away
+            self._writers.discard(writer)
             writer.transport.abort()
             return
-        self._writers.update((writer, up_writer))
+        except BaseException:  # cancelled when the proxy closes
+            self._writers.discard(writer)
+            writer.transport.abort()
+            raise
+        self._writers.add(up_writer)
         try:
             await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         finally:
