@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import StatementError
 from sqlmodel import select
@@ -80,3 +82,27 @@ async def test_sqlite_returns_aware_utc(db: Database) -> None:
 def test_is_sqlite() -> None:
     assert is_sqlite("sqlite+aiosqlite:///var/db/x.sqlite")
     assert not is_sqlite("postgresql+asyncpg://h/db")
+
+
+@pytest.mark.parametrize("db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)  # SQLite keeps one connection whatever the setting
+async def test_a_burst_waits_for_the_pool_instead_of_opening_connections(
+        database_url: Callable[..., str]) -> None:
+    """Twenty transactions at once on a pool of three use three connections, and a second
+    burst the same three: none is opened beyond the pool and closed again (on PostgreSQL each
+    new connection forks a backend and loses its prepared statements)."""
+    database = Database(database_url("intake"), pool_size=3)
+
+    async def backend() -> int:
+        async with database.transaction() as session:
+            pid = (await session.exec(text("SELECT pg_backend_pid()"))).one()[0]  # type: ignore[call-overload]
+            await session.exec(text("SELECT pg_sleep(0.02)"))  # type: ignore[call-overload]
+        return int(pid)
+
+    try:
+        first = set(await asyncio.gather(*(backend() for _ in range(20))))
+        second = set(await asyncio.gather(*(backend() for _ in range(20))))
+    finally:
+        await database.dispose()
+    assert len(first) == 3
+    assert second == first

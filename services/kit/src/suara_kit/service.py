@@ -85,7 +85,7 @@ class ServiceApp:
         self.replay_model = replays
         self.rpc_prefix = rpc_prefix
         self.source = f"/suara/{name}"
-        self.db = Database(settings.resolved_database_url())
+        self.db = Database(settings.resolved_database_url(), settings.database_pool_size)
         self.events_sealer = events_sealer(settings)
         self._endpoints: dict[str, Callable[[object], Awaitable[None]]] = {}
         self._concurrency = Concurrency(settings.rpc_concurrency)

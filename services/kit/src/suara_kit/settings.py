@@ -44,6 +44,11 @@ class ServiceSettings(ProcessSettings):
         description="events keys used before the current one (rotation)")
     var_dir: Path = Field(default=Path("var"), validation_alias=_shared("VAR_DIR"))
     database_url: str | None = None
+    database_pool_size: int = Field(
+        default=10, ge=1, le=100, validation_alias=_shared("DATABASE_POOL_SIZE"), description=(
+            "connections each replica keeps to its database (PostgreSQL), never more: work "
+            "beyond them waits; replicas x services x this must stay under the server's "
+            "max_connections"))
     rpc_concurrency: int = Field(default=32, ge=1, le=1000)
 
     service_name: str = "suara"
