@@ -167,6 +167,82 @@ async def test_unparseable_event_is_dead_lettered_at_once(app: ServiceApp, js: J
     assert calls == []
 
 
+# ServiceApp.on_event(batch=True): the events of one fetch in one transaction
+async def publish_all(js: JetStreamContext, ids: list[UUID]) -> None:
+    for n, event_id in enumerate(ids):
+        await js.publish(Evt.CASE_OPENED, envelope(case_opened(), event_id),
+                         headers={"Nats-Msg-Id": f"delivery-{n}"})
+
+
+async def inbox_ids(app: ServiceApp) -> list[UUID]:
+    async with app.db.transaction() as session:
+        return sorted(row.event_id for row in (await session.exec(select(Inbox))).all())
+
+
+async def test_a_batch_consumer_handles_waiting_events_in_order_in_one_transaction(
+        app: ServiceApp, js: JetStreamContext) -> None:
+    seen: list[tuple[UUID, int]] = []
+
+    async def handler(session: AsyncSession, event_id: UUID, _: CaseOpened) -> None:
+        seen.append((event_id, id(session)))
+
+    app.on_event(Evt.CASE_OPENED, CaseOpened, "kit-batch", handler, parallel=4, batch=True)
+    ids = [uuid7() for _ in range(6)]
+    await publish_all(js, ids)  # all waiting before the consumer starts: one fetch
+    await app.start()
+    await eventually(lambda: settled(js, "kit-batch", 6), timeout=10)
+    assert [event_id for event_id, _ in seen] == ids  # each once, in the stream's order
+    assert len({session for _, session in seen}) == 1  # one transaction for the six
+    assert await inbox_ids(app) == sorted(ids)
+    assert app.consumed["kit-batch"] == 6
+
+
+async def test_a_bad_event_rolls_its_batch_back_and_the_others_go_through_alone(
+        app: ServiceApp, js: JetStreamContext) -> None:
+    ids = [uuid7() for _ in range(5)]
+    poison = ids[2]
+    calls: list[tuple[UUID, int]] = []
+
+    async def handler(session: AsyncSession, event_id: UUID, _: CaseOpened) -> None:
+        calls.append((event_id, id(session)))
+        if event_id == poison:
+            raise PermanentFailure("this case cannot be opened here")
+
+    app.on_event(Evt.CASE_OPENED, CaseOpened, "kit-batch-bad", handler, batch=True)
+    await publish_all(js, ids)
+    await app.start()
+    await eventually(lambda: dlq_messages(js), timeout=10)
+    await eventually(lambda: settled(js, "kit-batch-bad", 5), timeout=10)
+    # the batch ran up to the poison, was rolled back, then each event ran alone
+    batch_session = calls[0][1]
+    assert [event_id for event_id, session in calls if session == batch_session] == ids[:3]
+    alone = [(event_id, session) for event_id, session in calls if session != batch_session]
+    assert [event_id for event_id, _ in alone] == ids
+    assert len({session for _, session in alone}) == 5
+    assert await inbox_ids(app) == sorted(set(ids) - {poison})  # nothing of the poison kept
+    msg = await js.get_msg(DLQ_STREAM, seq=1)
+    assert msg.headers is not None
+    assert msg.headers["Suara-Reason"] == "this case cannot be opened here"
+    assert app.consumed["kit-batch-bad"] == 4
+
+
+async def test_an_event_delivered_twice_in_one_batch_is_handled_once(
+        app: ServiceApp, js: JetStreamContext) -> None:
+    seen: list[UUID] = []
+
+    async def handler(_: AsyncSession, event_id: UUID, __: CaseOpened) -> None:
+        seen.append(event_id)
+
+    app.on_event(Evt.CASE_OPENED, CaseOpened, "kit-batch-twice", handler, batch=True)
+    first, again = uuid7(), uuid7()
+    await publish_all(js, [first, again, first])  # e.g. re-sent by a relay after a crash
+    await app.start()
+    await eventually(lambda: settled(js, "kit-batch-twice", 3), timeout=10)
+    assert sorted(seen) == sorted([first, again])
+    assert await inbox_ids(app) == sorted([first, again])
+    assert await dlq_messages(js) == 0
+
+
 # DurableConsumer: bounded redelivery, then the dead-letter stream
 async def run_consumer(js: JetStreamContext, spec: ConsumerSpec,
                        until: Callable[[], Awaitable[object]]) -> None:

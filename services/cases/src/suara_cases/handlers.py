@@ -211,7 +211,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     app.on_event(Evt.OBLIGATION_MISSED, ObligationMissed, "cases-obligation-missed",
                  on_obligation_missed)
     app.on_event(Evt.SUBMISSION_RECEIVED, SubmissionReceived, "cases-submission-received",
-                 on_submission, parallel=PARALLEL)
+                 on_submission, parallel=PARALLEL, batch=True)
     app.on_event(Evt.SESSION_PROPOSED, SessionProposed, "cases-session-proposed", on_session)
     app.on_event(Evt.REPORTER_FOLLOW_UP, ReporterFollowUp, "cases-reporter-follow-up",
                  on_follow_up)

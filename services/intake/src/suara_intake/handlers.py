@@ -228,7 +228,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
     app.rpc(Rpc.INTAKE_REMEDY, RemedyRouteQuery, remedy)
     app.rpc(Rpc.INTAKE_REMEDY_EDIT, EditRemedy, remedy_edit)
     app.on_event(Evt.CASE_OPENED, CaseOpened, "intake-case-opened", on_case_opened,
-                 parallel=PARALLEL)
+                 parallel=PARALLEL, batch=True)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "intake-case-status", on_status)
     app.on_event(Evt.CASE_SHREDDED, CaseShredded, "intake-case-shredded", on_case_shredded)
     return app

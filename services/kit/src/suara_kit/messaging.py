@@ -203,6 +203,7 @@ async def call(nc: Client, subject: str, request: BaseModel, reply_model: type[R
 
 # durable consumers
 EventHandler = Callable[[Msg], Awaitable[None]]
+BatchHandler = Callable[[list[Msg]], Awaitable[None]]
 
 
 @dataclass
@@ -215,6 +216,9 @@ class ConsumerSpec:
     max_attempts: int = 5
     backoff: Sequence[float] = field(default_factory=lambda: (1.0, 5.0, 30.0, 120.0))
     parallel: int = 1  # events of one fetched batch handled at once (see `DurableConsumer`)
+    # handles the events of one fetch together (e.g. in one transaction), all or none: when it
+    # raises, they are handled one by one with `handle`, so one bad event holds up no other
+    handle_batch: BatchHandler | None = None
 
 
 class PermanentFailure(Exception):
@@ -280,11 +284,45 @@ class DurableConsumer:
                 idle += 1
                 continue
             idle = 0
-            if self.spec.parallel <= 1 or len(msgs) == 1:
+            if self.spec.handle_batch is not None and len(msgs) > 1:
+                await self._handle_together(msgs)
+            elif self.spec.parallel <= 1 or len(msgs) == 1:
                 for msg in msgs:
                     await self.handle(msg)
             else:
                 await self._handle_at_once(msgs)
+
+    async def _handle_together(self, msgs: list[Msg]) -> None:
+        """Hand the batch to `spec.handle_batch` and ack every event once it returns. Events
+        delivered too often are dead-lettered first; when the batch fails, each event is
+        handled alone (its own retries and dead-lettering), so the others still go through."""
+        batch = []
+        for msg in msgs:
+            if msg.metadata.num_delivered > self.spec.max_attempts:
+                await self._dead_letter(msg, "MaxDeliveries")
+            else:
+                batch.append(msg)
+        if not batch:
+            return
+        assert self.spec.handle_batch is not None
+        try:
+            await self.spec.handle_batch(batch)
+        except Exception as exc:
+            log.info("consumer %s: a batch of %d failed (%s); handling its events one by one",
+                     self.spec.durable, len(batch), describe(exc))
+            await self._one_by_one(batch)
+            return
+        acks = await asyncio.gather(*(msg.ack() for msg in batch), return_exceptions=True)
+        for outcome in acks:  # an ack that failed: re-bind, as after a single one
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _one_by_one(self, msgs: list[Msg]) -> None:
+        if self.spec.parallel <= 1:
+            for msg in msgs:
+                await self.handle(msg)
+        else:
+            await self._handle_at_once(msgs)
 
     async def _handle_at_once(self, msgs: list[Msg]) -> None:
         """Handle a batch with up to `spec.parallel` events in flight: for consumers whose

@@ -108,7 +108,7 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
     serve(Rpc.MEDIATION_RESPOND, RecordResponse, emitting(bookings.respond))
     serve(Rpc.MEDIATION_NO_SHOW, RecordNoShow, emitting(bookings.no_show))
     app.on_event(Evt.CASE_OPENED, CaseOpened, "mediation-case-opened", on_case_opened,
-                 parallel=PARALLEL)
+                 parallel=PARALLEL, batch=True)
     # session notes (sealed per case, shredded with it) and the parties' vote
     serve(Rpc.MEDIATION_NOTE_WRITE, WriteNote, notes.write)
     serve(Rpc.MEDIATION_NOTES, NotesQuery, notes.read)

@@ -157,7 +157,7 @@ def build(settings: NotificationSettings | None = None) -> ServiceApp:
     app.on_event(Evt.PARTY_NO_SHOW, PartyAttendance, "notification-party-no-show",
                  on_alert(Evt.PARTY_NO_SHOW))
     app.on_event(Evt.CASE_OPENED, CaseOpened, "notification-case-opened",
-                 plan_only(Evt.CASE_OPENED), parallel=PARALLEL)
+                 plan_only(Evt.CASE_OPENED), parallel=PARALLEL, batch=True)
     app.on_event(Evt.CASE_STATUS_CHANGED, CaseStatusChanged, "notification-case-status",
                  plan_only(Evt.CASE_STATUS_CHANGED))
     app.on_event(Evt.OBLIGATION_MISSED, ObligationMissed, "notification-obligation-missed",
