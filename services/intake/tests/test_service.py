@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from suara_contracts.events import SubmissionReceived
@@ -139,6 +140,56 @@ async def test_two_submissions_get_distinct_references_and_salts(db: Database) -
     second, _ = await submit(db)
     assert first.reference != second.reference
     assert first.receipt_salt != second.receipt_salt
+
+
+async def test_a_reference_already_taken_is_drawn_again(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter(["SU-AAAA-AAAA", "SU-AAAA-AAAA", "SU-BBBB-BBBB"])
+    monkeypatch.setattr(receipts, "new_reference", lambda: next(drawn))
+    runs = 0
+
+    async def file() -> Submission:
+        nonlocal runs
+        runs += 1
+        return (await submit(db))[0]
+
+    first = await service.with_fresh_reference(file)
+    second = await service.with_fresh_reference(file)
+    assert (first.reference, second.reference) == ("SU-AAAA-AAAA", "SU-BBBB-BBBB")
+    assert runs == 3  # the second report's first run drew the taken one and was rolled back
+    async with db.transaction() as session:
+        rows = (await session.exec(select(Submission))).all()
+    assert sorted(row.reference for row in rows) == ["SU-AAAA-AAAA", "SU-BBBB-BBBB"]
+
+
+async def test_references_that_stay_taken_give_up_after_three_draws(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(receipts, "new_reference", lambda: "SU-CCCC-CCCC")
+    await submit(db)
+    runs = 0
+
+    async def file() -> Submission:
+        nonlocal runs
+        runs += 1
+        return (await submit(db))[0]
+
+    with pytest.raises(IntegrityError):
+        await service.with_fresh_reference(file)
+    assert runs == service.REFERENCE_ATTEMPTS
+
+
+async def test_other_constraint_failures_are_not_retried() -> None:
+    runs = 0
+
+    async def file() -> None:
+        nonlocal runs
+        runs += 1
+        raise IntegrityError("INSERT", {}, Exception('duplicate key value violates unique '
+                                                     'constraint "pk_rpc_replay"'))
+
+    with pytest.raises(IntegrityError):
+        await service.with_fresh_reference(file)
+    assert runs == 1
 
 
 async def test_normal_risk_without_danger_signals(db: Database) -> None:

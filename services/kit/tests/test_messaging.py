@@ -181,10 +181,10 @@ async def inbox_ids(app: ServiceApp) -> list[UUID]:
 
 async def test_a_batch_consumer_handles_waiting_events_in_order_in_one_transaction(
         app: ServiceApp, js: JetStreamContext) -> None:
-    seen: list[tuple[UUID, int]] = []
+    seen: list[tuple[UUID, AsyncSession]] = []  # the sessions themselves: ids get reused
 
     async def handler(session: AsyncSession, event_id: UUID, _: CaseOpened) -> None:
-        seen.append((event_id, id(session)))
+        seen.append((event_id, session))
 
     app.on_event(Evt.CASE_OPENED, CaseOpened, "kit-batch", handler, parallel=4, batch=True)
     ids = [uuid7() for _ in range(6)]
@@ -192,7 +192,7 @@ async def test_a_batch_consumer_handles_waiting_events_in_order_in_one_transacti
     await app.start()
     await eventually(lambda: settled(js, "kit-batch", 6), timeout=10)
     assert [event_id for event_id, _ in seen] == ids  # each once, in the stream's order
-    assert len({session for _, session in seen}) == 1  # one transaction for the six
+    assert len({id(session) for _, session in seen}) == 1  # one transaction for the six
     assert await inbox_ids(app) == sorted(ids)
     assert app.consumed["kit-batch"] == 6
 
@@ -201,10 +201,10 @@ async def test_a_bad_event_rolls_its_batch_back_and_the_others_go_through_alone(
         app: ServiceApp, js: JetStreamContext) -> None:
     ids = [uuid7() for _ in range(5)]
     poison = ids[2]
-    calls: list[tuple[UUID, int]] = []
+    calls: list[tuple[UUID, AsyncSession]] = []  # the sessions themselves: ids get reused
 
     async def handler(session: AsyncSession, event_id: UUID, _: CaseOpened) -> None:
-        calls.append((event_id, id(session)))
+        calls.append((event_id, session))
         if event_id == poison:
             raise PermanentFailure("this case cannot be opened here")
 
@@ -215,10 +215,10 @@ async def test_a_bad_event_rolls_its_batch_back_and_the_others_go_through_alone(
     await eventually(lambda: settled(js, "kit-batch-bad", 5), timeout=10)
     # the batch ran up to the poison, was rolled back, then each event ran alone
     batch_session = calls[0][1]
-    assert [event_id for event_id, session in calls if session == batch_session] == ids[:3]
-    alone = [(event_id, session) for event_id, session in calls if session != batch_session]
+    assert [event_id for event_id, session in calls if session is batch_session] == ids[:3]
+    alone = [(event_id, session) for event_id, session in calls if session is not batch_session]
     assert [event_id for event_id, _ in alone] == ids
-    assert len({session for _, session in alone}) == 5
+    assert len({id(session) for _, session in alone}) == 5
     assert await inbox_ids(app) == sorted(set(ids) - {poison})  # nothing of the poison kept
     msg = await js.get_msg(DLQ_STREAM, seq=1)
     assert msg.headers is not None

@@ -83,13 +83,18 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                                    lockout=timedelta(minutes=settings.receipt_lockout_minutes))
 
     async def submit(report: SubmitReport) -> SubmitReceipt:
-        async with app.transaction() as session:
-            sub, receipt, event = await service.submit(session, store, report,
-                                                       settings.organisations, policy, vault)
-            app.emit(session, Evt.SUBMISSION_RECEIVED, event)
-            used = await used_uploads(session, sub.form_version, report.answers)
-            reply = SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
-            app.keep_reply(session, reply)  # a retry after a crash gets it: one report only
+        async def file() -> tuple[SubmitReceipt, list[str]]:
+            async with app.transaction() as session:
+                sub, receipt, event = await service.submit(session, store, report,
+                                                           settings.organisations, policy, vault)
+                app.emit(session, Evt.SUBMISSION_RECEIVED, event)
+                used = await used_uploads(session, sub.form_version, report.answers)
+                reply = SubmitReceipt(reference=sub.reference, receipt=receipt,
+                                      status=sub.status)
+                app.keep_reply(session, reply)  # a retry after a crash gets it: one report only
+            return reply, used
+
+        reply, used = await service.with_fresh_reference(file)
         await discard(used)
         return reply
 
@@ -99,15 +104,19 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
         return AnswersChecked()
 
     async def submit_on_behalf(report: OnBehalfReport) -> ClaimTicket:
-        async with app.transaction() as session:
-            sub, code, event = await service.submit_on_behalf(
-                session, store, report, settings.organisations, policy,
-                timedelta(days=settings.claim_within_days), vault)
-            app.emit(session, Evt.SUBMISSION_RECEIVED, event)
-            used = await used_uploads(session, sub.form_version, report.answers)
-            ticket = ClaimTicket(reference=sub.reference, claim_code=code, claim_by=sub.claim_by,
-                                 status=sub.status)
-            app.keep_reply(session, ticket)
+        async def file() -> tuple[ClaimTicket, list[str]]:
+            async with app.transaction() as session:
+                sub, code, event = await service.submit_on_behalf(
+                    session, store, report, settings.organisations, policy,
+                    timedelta(days=settings.claim_within_days), vault)
+                app.emit(session, Evt.SUBMISSION_RECEIVED, event)
+                used = await used_uploads(session, sub.form_version, report.answers)
+                ticket = ClaimTicket(reference=sub.reference, claim_code=code,
+                                     claim_by=sub.claim_by, status=sub.status)
+                app.keep_reply(session, ticket)
+            return ticket, used
+
+        ticket, used = await service.with_fresh_reference(file)
         await discard(used)
         return ticket
 

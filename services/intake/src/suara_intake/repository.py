@@ -16,11 +16,6 @@ async def by_reference(session: AsyncSession, reference: str) -> Submission | No
     return result.first()
 
 
-async def reference_taken(session: AsyncSession, reference: str) -> bool:
-    """Whether a reference is already in use."""
-    return await by_reference(session, reference) is not None
-
-
 async def by_id(session: AsyncSession, submission_id: UUID) -> Submission | None:
     """The submission with this id."""
     return await session.get(Submission, submission_id)
