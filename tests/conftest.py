@@ -57,7 +57,7 @@ class System:
     async def token(self, username: str) -> str:
         """An access token for a seeded development user (password grant)."""
         reply = await self.issuer.post("/realms/suara/protocol/openid-connect/token", data={
-            "grant_type": "password", "client_id": "suara-console", "username": username,
+            "grant_type": "password", "client_id": "suara-cli", "username": username,
             "password": PASSWORD})
         assert reply.status_code == 200, reply.text
         return str(reply.json()["access_token"])

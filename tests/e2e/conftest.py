@@ -43,7 +43,7 @@ def stack(start_stack: Callable[..., Stack]) -> Stack:
 def token(stack: Stack, username: str) -> dict[str, str]:
     """A bearer header for a seeded user, from the issuer over HTTP (as the README does)."""
     reply = httpx.post(f"{stack.issuer_url}/protocol/openid-connect/token", data={
-        "grant_type": "password", "client_id": "suara-console", "username": username,
+        "grant_type": "password", "client_id": "suara-cli", "username": username,
         "password": "suara-dev"}, timeout=10)
     assert reply.status_code == 200, reply.text
     return {"Authorization": f"Bearer {reply.json()['access_token']}"}

@@ -122,7 +122,7 @@ def photo_with_gps() -> bytes:
 
 def _handler_api(stack: Stack) -> httpx.Client:
     token = httpx.post(f"{stack.issuer_url}/protocol/openid-connect/token", data={
-        "grant_type": "password", "client_id": "suara-console",
+        "grant_type": "password", "client_id": "suara-cli",
         "username": "handler.tenaganita", "password": "suara-dev"}).json()["access_token"]
     return httpx.Client(base_url=stack.gateway_url, timeout=15,
                         headers={"Authorization": f"Bearer {token}"})

@@ -345,7 +345,7 @@ def register_staff(stack: Stack) -> None:
     with httpx.Client(base_url=stack.gateway_url, timeout=30) as http:
         for username, _ in STAFF:
             reply = http.post(f"{stack.issuer_url}/protocol/openid-connect/token", data={
-                "grant_type": "password", "client_id": "suara-console", "username": username,
+                "grant_type": "password", "client_id": "suara-cli", "username": username,
                 "password": "suara-dev"})
             assert reply.status_code == 200, reply.text
             auth = {"Authorization": f"Bearer {reply.json()['access_token']}"}

@@ -65,8 +65,8 @@ def header_of(token: str) -> dict[str, Any]:
 
 
 async def password_grant(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    """POST a password grant through the public console client."""
-    form = {"grant_type": "password", "client_id": "suara-console", "username": username,
+    """POST a password grant through the public command-line client."""
+    form = {"grant_type": "password", "client_id": "suara-cli", "username": username,
             "password": password}
     return await http.post(TOKEN_PATH, data=form)
 
@@ -123,8 +123,13 @@ async def test_discovery_document(http: httpx.AsyncClient) -> None:
     assert doc["issuer"] == ISSUER
     assert doc["jwks_uri"] == f"{ISSUER}/protocol/openid-connect/certs"
     assert doc["token_endpoint"] == f"{ISSUER}/protocol/openid-connect/token"
-    assert set(doc["grant_types_supported"]) == {"client_credentials", "password"}
+    assert set(doc["grant_types_supported"]) == {"client_credentials", "password",
+                                                 "authorization_code", "refresh_token"}
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert doc["authorization_endpoint"] == f"{ISSUER}/protocol/openid-connect/auth"
+    assert doc["end_session_endpoint"] == f"{ISSUER}/protocol/openid-connect/logout"
+    assert doc["response_types_supported"] == ["code"]
+    assert "S256" in doc["code_challenge_methods_supported"]
 
 
 async def test_jwks_publishes_only_the_public_key(http: httpx.AsyncClient) -> None:
@@ -185,7 +190,7 @@ async def test_password_grant_token_is_accepted(
     assert principal.roles == frozenset({"case-handler"})
     assert principal.organisation == "tenaganita"
     assert principal.username == "handler.tenaganita"
-    assert principal.client_id == "suara-console"
+    assert principal.client_id == "suara-cli"
     claims = claims_of(token)
     aud = claims["aud"]
     assert "suara-api" in (aud if isinstance(aud, list) else [aud])
@@ -270,7 +275,7 @@ async def test_partner_cannot_use_password_grant(http: httpx.AsyncClient) -> Non
 
 
 @pytest.mark.parametrize(
-    "grant_type", ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"]
+    "grant_type", ["implicit", "urn:ietf:params:oauth:grant-type:device_code"]
 )
 async def test_unsupported_grant_type(http: httpx.AsyncClient, grant_type: str) -> None:
     response = await http.post(TOKEN_PATH, data={"grant_type": grant_type,

@@ -229,6 +229,22 @@ async def test_id_token_is_not_an_access_token(
         await validator.validate(sign(key1, claims(clock, typ="ID")))
 
 
+async def test_an_id_token_validator_reads_id_tokens_and_refuses_access_tokens(
+    issuer: FakeIssuer, key1: RSAKey, clock: Clock
+) -> None:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(issuer.handle))
+    ids = TokenValidator(issuer=ISSUER, audience="suara-console", http=http, clock=clock,
+                         token_type="ID")
+    id_token = sign(key1, claims(clock, typ="ID", aud="suara-console", nonce="n-1"))
+    verified = await ids.verified_claims(id_token)
+    assert verified["nonce"] == "n-1"
+    with pytest.raises(InvalidToken, match="not of type 'ID'"):
+        await ids.verified_claims(sign(key1, claims(clock, aud="suara-console")))
+    with pytest.raises(InvalidToken, match="aud"):
+        await ids.verified_claims(sign(key1, claims(clock, typ="ID")))
+    await http.aclose()
+
+
 async def test_alg_none_is_refused_before_any_key_lookup(
     validator: TokenValidator, key1: RSAKey, clock: Clock, issuer: FakeIssuer
 ) -> None:

@@ -10,6 +10,9 @@ from typing import Any
 
 AUDIENCE_MAPPER = "oidc-audience-mapper"
 GROUP_MAPPER = "oidc-group-membership-mapper"
+PKCE_ATTRIBUTE = "pkce.code.challenge.method"
+POST_LOGOUT_ATTRIBUTE = "post.logout.redirect.uris"
+SAME_AS_REDIRECT_URIS = "+"  # Keycloak: the post-logout URIs are the redirect URIs
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Client:
     """An OIDC client and the flows it may use."""
 
     client_id: str
+    name: str = ""
     enabled: bool = True
     public: bool = False
     bearer_only: bool = False
@@ -58,6 +62,8 @@ class Client:
     direct_access_grants: bool = False
     standard_flow: bool = False
     redirect_uris: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    pkce_method: str | None = None  # required code challenge method, e.g. S256
     mappers: tuple[ProtocolMapper, ...] = ()
 
     @property
@@ -93,6 +99,9 @@ class Realm:
     groups: MappingProxyType[str, Group]
     clients: MappingProxyType[str, Client]
     users: MappingProxyType[str, User]
+    display_name: str = ""
+    sso_session_idle: int = 1800
+    sso_session_max: int = 36000
 
     def client(self, client_id: str) -> Client | None:
         """The client with this client id, if any."""
@@ -132,10 +141,19 @@ def parse_mapper(raw: dict[str, Any]) -> ProtocolMapper:
     return ProtocolMapper(raw.get("name", ""), raw["protocolMapper"], MappingProxyType(config))
 
 
+def _post_logout_uris(attributes: dict[str, Any], redirect_uris: tuple[str, ...]
+                      ) -> tuple[str, ...]:
+    uris = tuple(u for u in str(attributes.get(POST_LOGOUT_ATTRIBUTE) or "").split("##") if u)
+    return redirect_uris if uris == (SAME_AS_REDIRECT_URIS,) else uris
+
+
 def parse_client(raw: dict[str, Any]) -> Client:
     """Read one client."""
+    attributes = raw.get("attributes") or {}
+    redirect_uris = tuple(raw.get("redirectUris") or ())
     return Client(
         client_id=raw["clientId"],
+        name=raw.get("name") or raw["clientId"],
         enabled=raw.get("enabled", True),
         public=raw.get("publicClient", False),
         bearer_only=raw.get("bearerOnly", False),
@@ -144,7 +162,9 @@ def parse_client(raw: dict[str, Any]) -> Client:
         service_accounts=raw.get("serviceAccountsEnabled", False),
         direct_access_grants=raw.get("directAccessGrantsEnabled", False),
         standard_flow=raw.get("standardFlowEnabled", True),
-        redirect_uris=tuple(raw.get("redirectUris") or ()),
+        redirect_uris=redirect_uris,
+        post_logout_redirect_uris=_post_logout_uris(attributes, redirect_uris),
+        pkce_method=attributes.get(PKCE_ATTRIBUTE) or None,
         mappers=tuple(parse_mapper(m) for m in raw.get("protocolMappers") or ()),
     )
 
@@ -184,6 +204,9 @@ def parse_realm(data: dict[str, Any]) -> Realm:
         groups=MappingProxyType({g.path: g for g in groups}),
         clients=MappingProxyType({c.client_id: c for c in clients}),
         users=MappingProxyType({u.username: u for u in users}),
+        display_name=data.get("displayName") or data["realm"],
+        sso_session_idle=int(data.get("ssoSessionIdleTimeout", 1800)),
+        sso_session_max=int(data.get("ssoSessionMaxLifespan", 36000)),
     )
 
 
@@ -193,7 +216,8 @@ def load_realm(path: Path) -> Realm:
 
 
 def check_realm(realm: Realm) -> None:
-    """Raise ValueError if users name roles, groups or clients the realm does not define."""
+    """Raise ValueError if users name roles, groups or clients the realm does not define, or
+    a client's redirect URIs are patterns."""
     problems: list[str] = []
     for user in realm.users.values():
         problems += [f"user {user.username}: unknown role {r!r}"
@@ -203,5 +227,8 @@ def check_realm(realm: Realm) -> None:
         client = user.service_account_client_id
         if client is not None and client not in realm.clients:
             problems.append(f"user {user.username}: unknown service-account client {client!r}")
+    for c in realm.clients.values():  # compared exactly, here and by OAuth 2.1's rules
+        problems += [f"client {c.client_id}: redirect URI {uri!r} is a pattern, not a URI"
+                     for uri in (*c.redirect_uris, *c.post_logout_redirect_uris) if "*" in uri]
     if problems:
         raise ValueError("realm export is inconsistent: " + "; ".join(problems))

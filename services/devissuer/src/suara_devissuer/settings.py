@@ -39,3 +39,13 @@ class DevIssuerSettings(BaseSettings):
     key_file: Path | None = Field(
         default=None, validation_alias=AliasChoices("SUARA_DEVISSUER_KEY_FILE", "key_file")
     )
+    redirect_uris: dict[str, list[str]] = Field(
+        default={}, validation_alias=AliasChoices("SUARA_DEVISSUER_REDIRECT_URIS", "redirect_uris"),
+        description="more exact redirect URIs per client (JSON), e.g. the console's callback "
+                    "on the port `make run` found free",
+    )
+    post_logout_redirect_uris: dict[str, list[str]] = Field(
+        default={}, validation_alias=AliasChoices("SUARA_DEVISSUER_POST_LOGOUT_REDIRECT_URIS",
+                                                  "post_logout_redirect_uris"),
+        description="more exact post-logout redirect URIs per client (JSON)",
+    )

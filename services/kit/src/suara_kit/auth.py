@@ -130,7 +130,8 @@ def import_jwks(document: object) -> dict[str, Key]:
 
 
 class TokenValidator:
-    """Validates bearer tokens against an OIDC issuer's published keys."""
+    """Validates bearer tokens against an OIDC issuer's published keys (with
+    `token_type="ID"` and the client's id as `audience`: Keycloak's ID tokens)."""
 
     def __init__(
         self,
@@ -144,6 +145,7 @@ class TokenValidator:
         cache_ttl: float = 600,
         refresh_interval: float = 30,
         clock: Callable[[], float] = time.time,
+        token_type: str = "Bearer",
     ) -> None:
         unsafe = set(algorithms) - SAFE_ALGORITHMS
         if unsafe:
@@ -151,6 +153,7 @@ class TokenValidator:
         self.issuer = issuer
         self.audience = audience
         self.algorithms = frozenset(algorithms)
+        self.token_type = token_type
         self._jwks_url = jwks_url
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=5.0, follow_redirects=False)
@@ -171,6 +174,11 @@ class TokenValidator:
 
     async def validate(self, token: str) -> Principal:
         """Verify the token's signature and claims, and return its principal."""
+        return Principal.from_claims(await self.verified_claims(token))
+
+    async def verified_claims(self, token: str) -> dict[str, Any]:
+        """Verify the token's signature and claims (iss, aud, exp, sub, typ), and return them
+        all: an OIDC client reads an ID token's nonce and profile from them."""
         header = read_header(token)
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.algorithms:
@@ -186,7 +194,7 @@ class TokenValidator:
         except JoseError as exc:
             raise InvalidToken(f"malformed token: {exc.error}") from exc
         self._check_claims(decoded.claims)
-        return Principal.from_claims(decoded.claims)
+        return decoded.claims
 
     def _check_claims(self, claims: dict[str, Any]) -> None:
         registry = jwt.JWTClaimsRegistry(
@@ -205,8 +213,9 @@ class TokenValidator:
             raise InvalidToken(f"token is missing required claims: {exc.claim}") from exc
         except ClaimError as exc:
             raise InvalidToken(f"token claim {exc.claim!r} is not valid") from exc
-        if claims.get("typ", "Bearer") != "Bearer":
-            raise InvalidToken("token is not an access token")
+        if claims.get("typ", self.token_type) != self.token_type:
+            kind = "an access token" if self.token_type == "Bearer" else f"of type {self.token_type!r}"
+            raise InvalidToken(f"token is not {kind}")
 
     async def _key_for(self, kid: str) -> Key:
         if self._keys is None or self._clock() - self._fetched_at >= self._cache_ttl:
