@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -282,6 +283,42 @@ async def test_failing_handler_is_retried_a_bounded_number_of_times_then_dead_le
     assert msg.headers["Suara-Reason"] == "RuntimeError"
     info = await js.consumer_info(EVENTS_STREAM, "kit-poison")
     assert (info.num_ack_pending, info.num_pending) == (0, 0)
+
+
+async def test_events_wait_out_a_database_outage_longer_than_their_retries(
+        js: JetStreamContext) -> None:
+    """The database is away for 3 s: three times the ack wait, far beyond two attempts with
+    50 ms backoff. Every event is held, not delivered again, and handled once it is back."""
+    back_at = time.monotonic() + 3.0
+    handled: list[tuple[bytes, int]] = []
+
+    async def needs_the_database(msg: Msg) -> None:
+        if time.monotonic() < back_at:
+            raise ConnectionRefusedError("connection refused")
+        handled.append((msg.data, msg.metadata.num_delivered))
+
+    spec = ConsumerSpec(durable="kit-outage", subject=Evt.CASE_OPENED, handle=needs_the_database,
+                        max_attempts=2, backoff=(0.05,) * 2, ack_wait=1.0, parallel=2)
+    for data in (b"1", b"2", b"3"):
+        await js.publish(Evt.CASE_OPENED, data)
+    await run_consumer(js, spec, lambda: settled(js, "kit-outage", 3))
+    assert sorted(handled) == [(b"1", 1), (b"2", 1), (b"3", 1)]  # each once, never redelivered
+    assert await dlq_messages(js) == 0
+
+
+async def test_an_outage_beyond_the_patience_counts_as_failed_attempts(
+        js: JetStreamContext) -> None:
+    async def never_reaches_it(_: Msg) -> None:
+        raise ConnectionRefusedError("connection refused")
+
+    spec = ConsumerSpec(durable="kit-outage-long", subject=Evt.CASE_OPENED,
+                        handle=never_reaches_it, max_attempts=2, backoff=(0.05,) * 2,
+                        ack_wait=1.0, outage_patience=0.5)
+    await js.publish(Evt.CASE_OPENED, b"1")
+    await run_consumer(js, spec, lambda: dlq_messages(js))
+    msg = await js.get_msg(DLQ_STREAM, seq=1)
+    assert msg.headers is not None
+    assert msg.headers["Suara-Reason"] == "ConnectionRefusedError"
 
 
 async def test_permanent_failure_skips_retries(js: JetStreamContext) -> None:

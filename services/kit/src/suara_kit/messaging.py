@@ -219,6 +219,11 @@ class ConsumerSpec:
     # handles the events of one fetch together (e.g. in one transaction), all or none: when it
     # raises, they are handled one by one with `handle`, so one bad event holds up no other
     handle_batch: BatchHandler | None = None
+    ack_wait: float = 30.0  # seconds the server waits for an ack before it delivers again
+    # How long an event waits, held, while its handler cannot reach the database: retried
+    # without counting as an attempt, so an outage longer than the backoff dead-letters
+    # nothing. Past this, a failure counts as any other (a fault that only looks like one).
+    outage_patience: float = 3600.0
 
 
 class PermanentFailure(Exception):
@@ -240,7 +245,8 @@ class DurableConsumer:
         config = ConsumerConfig(
             durable_name=self.spec.durable, filter_subject=self.spec.subject,
             ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30, max_deliver=self.spec.max_attempts + 1, max_ack_pending=1000,
+            ack_wait=self.spec.ack_wait, max_deliver=self.spec.max_attempts + 1,
+            max_ack_pending=1000,
         )
         await self.js.add_consumer(EVENTS_STREAM, config)
         self._ensured = True
@@ -284,13 +290,27 @@ class DurableConsumer:
                 idle += 1
                 continue
             idle = 0
-            if self.spec.handle_batch is not None and len(msgs) > 1:
-                await self._handle_together(msgs)
-            elif self.spec.parallel <= 1 or len(msgs) == 1:
-                for msg in msgs:
-                    await self.handle(msg)
-            else:
-                await self._handle_at_once(msgs)
+            keeper = asyncio.create_task(self._keep_held(msgs))
+            try:
+                if self.spec.handle_batch is not None and len(msgs) > 1:
+                    await self._handle_together(msgs)
+                elif self.spec.parallel <= 1 or len(msgs) == 1:
+                    for msg in msgs:
+                        await self.handle(msg)
+                else:
+                    await self._handle_at_once(msgs)
+            finally:
+                keeper.cancel()
+
+    async def _keep_held(self, msgs: list[Msg]) -> None:
+        """Tell the server, every third of `ack_wait`, that the fetched events not yet settled
+        are still being worked on: while one waits out a database outage, the others of its
+        fetch are not delivered again (each delivery counts towards dead-lettering)."""
+        while True:
+            await asyncio.sleep(self.spec.ack_wait / 3)
+            for msg in msgs:
+                with contextlib.suppress(Exception):  # settled already, or NATS away
+                    await msg.in_progress()
 
     async def _handle_together(self, msgs: list[Msg]) -> None:
         """Hand the batch to `spec.handle_batch` and ack every event once it returns. Events
@@ -350,7 +370,7 @@ class DurableConsumer:
         with telemetry.consumer_span(msg.subject, headers, headers.get("Nats-Msg-Id"),
                                      self.spec.durable):
             try:
-                await self.spec.handle(msg)
+                await self._through_outages(msg)
             except PermanentFailure as exc:
                 await self._dead_letter(msg, str(exc) or "PermanentFailure")
                 return
@@ -365,6 +385,29 @@ class DurableConsumer:
                     await msg.nak(delay=delay)
                 return
         await msg.ack()
+
+    async def _through_outages(self, msg: Msg) -> None:
+        """Run the handler; while it fails because the database is unreachable, wait and run
+        it again (up to `outage_patience`), the event held (`_keep_held`), not counted as a
+        failed attempt."""
+        held, pause = 0.0, 0.5
+        while True:
+            try:
+                await self.spec.handle(msg)
+                return
+            except PermanentFailure:
+                raise
+            except Exception as exc:
+                if (not unreachable(exc) or held >= self.spec.outage_patience
+                        or self._stopping):
+                    raise
+                if held == 0:
+                    log.warning("consumer %s: database unreachable (%s); event %s held until "
+                                "it is back", self.spec.durable, type(exc).__name__,
+                                (msg.headers or {}).get("Nats-Msg-Id"))
+            pause = min(pause * 2, self.spec.ack_wait / 3)
+            await asyncio.sleep(pause)
+            held += pause
 
     async def _dead_letter(self, msg: Msg, reason: str) -> None:
         headers = msg.headers or {}
