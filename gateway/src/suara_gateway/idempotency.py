@@ -81,8 +81,6 @@ _RUNNING, _DONE = b"R", b"D"
 _KEPT_HEADERS = (b"content-type", b"location")
 NATS_ERRORS = (nats.errors.Error, TimeoutError)
 
-IN_FLIGHT = ("A request with this Idempotency-Key is still being processed; retry after it "
-             "finishes.")
 REUSED = ("This Idempotency-Key was used with a different request; send a new key for a new "
           "request.")
 
@@ -228,7 +226,7 @@ class IdempotencyStore:
                                                     last=entry.revision))
             except KeyWrongLastSequenceError:
                 continue  # another retry took it over first
-        raise Conflict(IN_FLIGHT, reason="idempotency-in-flight", retry_after=1)
+        raise replay.in_flight()
 
     def _stored(self, slot: Slot, request: str, sealed: bytes) -> Stored:
         try:

@@ -47,6 +47,7 @@ from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 from suara_kit.db import UTCDateTime
+from suara_kit.errors import Conflict
 from suara_kit.sealing import Sealer
 
 HEADER = "Suara-Replay"
@@ -83,6 +84,25 @@ class ReplayKey:
 
     def sealer(self) -> Sealer:
         return Sealer(self.secret, info=_INFO)
+
+    def seal(self, reply: bytes) -> str:
+        """A reply as the `rpc_replay` table keeps it: sealed under the secret, bound to the
+        id, base64."""
+        return base64.b64encode(self.sealer().seal(reply, self.id.encode())).decode()
+
+    def open(self, kept: str) -> bytes:
+        """The reply `seal` kept; `SealError` or `ValueError` when it cannot be read."""
+        return self.sealer().open(base64.b64decode(kept), self.id.encode())
+
+
+IN_FLIGHT = ("A request with this Idempotency-Key is still being processed; retry after it "
+             "finishes.")
+
+
+def in_flight() -> Conflict:
+    """The answer while another run of the same request holds its key (gateway and services
+    alike): a 409 the client waits out, instead of filing again."""
+    return Conflict(IN_FLIGHT, reason="idempotency-in-flight", retry_after=1)
 
 
 _calling: contextvars.ContextVar[_Calls | None] = contextvars.ContextVar("suara_replay_calls",

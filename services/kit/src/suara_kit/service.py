@@ -4,7 +4,6 @@ endpoints, the outbox relay and durable consumers. Each service's entry point st
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextvars
 import logging
 import signal
@@ -143,10 +142,8 @@ class ServiceApp:
         keeping = _keeping.get()
         if keeping is None or keeping.kept:
             return
-        sealed = keeping.key.sealer().seal(reply.model_dump_json().encode(),
-                                           keeping.key.id.encode())
         session.add(self.replay_model(id=keeping.key.id, claimed_at=utcnow(),
-                                      reply=base64.b64encode(sealed).decode()))
+                                      reply=keeping.key.seal(reply.model_dump_json().encode())))
         keeping.kept = True
 
     def _kept_with_work(self, handler: Callable[[Req], Awaitable[BaseModel]]
@@ -188,16 +185,14 @@ class ServiceApp:
             if row.reply is not None:
                 return self._open(key, row.reply)
             if (utcnow() - row.claimed_at).total_seconds() <= replay.ABANDONED_AFTER:
-                raise Conflict("A request with this Idempotency-Key is still being processed; "
-                               "retry after it finishes.", reason="idempotency-in-flight",
-                               retry_after=1)
+                raise replay.in_flight()
             await session.delete(row)
         return None
 
     @staticmethod
     def _open(key: ReplayKey, reply: str) -> bytes:
         try:
-            return key.sealer().open(base64.b64decode(reply), key.id.encode())
+            return key.open(reply)
         except (SealError, ValueError):
             raise Conflict("The answer kept for this Idempotency-Key can no longer be read; "
                            "send a new key.", reason="idempotency-unreadable") from None
@@ -218,11 +213,10 @@ class ServiceApp:
                 await self._release(key)
                 raise
             data = reply.model_dump_json().encode()
-            sealed = key.sealer().seal(data, key.id.encode())
             async with self.db.transaction() as session:
                 row = await session.get(self.replay_model, key.id)
                 if row is not None:
-                    row.reply = base64.b64encode(sealed).decode()
+                    row.reply = key.seal(data)
             return data
         return handle
 
@@ -243,8 +237,7 @@ class ServiceApp:
                     return None
         except IntegrityError:
             pass  # a twin claimed it a moment ago
-        raise Conflict("A request with this Idempotency-Key is still being processed; retry "
-                       "after it finishes.", reason="idempotency-in-flight", retry_after=1)
+        raise replay.in_flight()
 
     async def _release(self, key: ReplayKey) -> None:
         try:
