@@ -137,3 +137,16 @@ async def test_the_real_gateway_filters_before_its_routes(gateway: FastAPI) -> N
     assert seen["client"] is None
     assert not set(seen["headers"]) & {h.lower() for h in IDENTIFYING}
     assert seen["headers"]["authorization"] == "Bearer abc"
+
+
+async def test_only_the_consoles_own_cookies_reach_the_console_and_nothing_else() -> None:
+    sent = "_ga=GA1.2.3; __Host-suara-console=s1; __Host-suara-console-login=l1; sid=x"
+    transport = httpx.ASGITransport(app=AnonymityMiddleware(echo_scope))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        console = (await http.get("/console/cases", headers={"Cookie": sent})).json()
+        report = (await http.post("/api/v1/reports", headers={"Cookie": sent})).json()
+        worker = (await http.get("/console-like/", headers={"Cookie": sent})).json()
+    assert [v for k, v in console["headers"] if k == "cookie"] == [
+        "__Host-suara-console=s1; __Host-suara-console-login=l1"]
+    assert [k for k, _ in report["headers"] if k == "cookie"] == []
+    assert [k for k, _ in worker["headers"] if k == "cookie"] == []

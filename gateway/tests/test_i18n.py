@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from suara_gateway import i18n
+from suara_gateway.console import i18n as console_i18n
 from suara_gateway.i18n import Language
 from suara_kit.i18n import template_drift, untranslated
 
@@ -56,3 +57,32 @@ def test_placeholders_are_filled_and_escaped() -> None:
     page = i18n.environment(i18n.BY_CODE["vi"]).from_string(
         '{{ _("Your report %(reference)s", reference=r) }}')
     assert page.render(r="<b>") == "Báo cáo của bạn &lt;b&gt;"
+
+
+def test_the_consoles_template_is_up_to_date_with_its_sources() -> None:
+    missing, stale = template_drift(console_i18n.CATALOGS)
+    hint = ("run `python -m suara_gateway.console.i18n extract` and translate the new strings "
+            "in English, Bahasa Indonesia and Filipino")
+    assert missing == set(), f"not in the console's messages.pot; {hint}"
+    assert stale == set(), f"no longer in the console's sources; {hint}"
+
+
+@pytest.mark.parametrize("language", console_i18n.STAFF_LANGUAGES, ids=lambda lang: lang.code)
+def test_every_console_string_is_translated_for_staff(language: Language) -> None:
+    problems = untranslated(console_i18n.CATALOGS, language.locale)
+    assert not problems, "\n".join(problems)
+
+
+def test_staff_read_the_console_in_three_languages_and_workers_never_see_its_strings() -> None:
+    assert [lang.code for lang in console_i18n.STAFF_LANGUAGES] == ["en", "id", "fil"]
+    worker_strings = {str(m.id) for m in i18n.CATALOGS.extract() if m.id}
+    assert "Suara console" not in worker_strings
+
+
+@pytest.mark.parametrize(("header", "code"), [
+    (None, "en"), ("id-ID,id;q=0.9,en;q=0.8", "id"), ("en-GB, fil;q=0.9", "en"),
+    ("tl, en;q=0.1", "fil"), ("km, th;q=0.8", "en"), ("fil;q=0, id;q=0.2", "id"),
+    ("id;q=x, fil", "fil")])
+def test_the_browsers_language_picks_among_the_staff_languages(header: str | None,
+                                                                code: str) -> None:
+    assert console_i18n.negotiate(header).code == code

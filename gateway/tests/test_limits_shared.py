@@ -332,7 +332,8 @@ async def test_the_gateway_shares_its_buckets_while_it_runs(
 
 
 def test_sharing_is_on_in_production_unless_turned_off() -> None:
-    production = {"env": "production", "idempotency_key": "x" * 40}
+    production = {"env": "production", "idempotency_key": "x" * 40,
+                  "console_session_key": "y" * 40, "public_url": "https://suara.example.org"}
     assert GatewaySettings().rate_shared is None
     limiter = RateLimiter(60, 5)
     assert limits.share(limiter, None, GatewaySettings()) is None  # type: ignore[arg-type]
@@ -342,8 +343,9 @@ def test_sharing_is_on_in_production_unless_turned_off() -> None:
 
 async def test_share_starts_a_sync_in_production(nc: Client) -> None:
     limiter = RateLimiter(60, 5)
-    rates = limits.share(limiter, nc, GatewaySettings(env="production",
-                                                      idempotency_key="x" * 40))
+    rates = limits.share(limiter, nc, GatewaySettings(
+        env="production", idempotency_key="x" * 40, console_session_key="y" * 40,
+        public_url="https://suara.example.org"))
     assert rates is not None
     assert rates.interval == 0.5
     await rates.stop()

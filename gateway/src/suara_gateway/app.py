@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -27,6 +28,7 @@ from suara_gateway import (
     problems,
 )
 from suara_gateway.anonymity import AnonymityMiddleware
+from suara_gateway.console import routes as console
 from suara_gateway.deps import Rpc
 from suara_gateway.edge import EdgeMiddleware, cors_options
 from suara_gateway.idempotency import IdempotencyMiddleware, open_store
@@ -42,8 +44,10 @@ reference and a secret receipt. Staff and partner systems use OAuth2 bearer toke
 
 
 def create_app(settings: GatewaySettings | None = None,
-               validator: TokenValidator | None = None) -> FastAPI:
-    """Build the gateway; NATS is connected in the lifespan."""
+               validator: TokenValidator | None = None,
+               issuer_http: httpx.AsyncClient | None = None) -> FastAPI:
+    """Build the gateway; NATS is connected in the lifespan. `issuer_http` is how the staff
+    console reaches the OIDC issuer (tests pass one that reaches an in-process issuer)."""
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
@@ -55,6 +59,7 @@ def create_app(settings: GatewaySettings | None = None,
         app.state.rpc = Rpc(nc, settings.rpc_timeout)
         app.state.staging = await staging.bucket(nc.jetstream())
         app.state.idempotency = await open_store(nc, settings)
+        await app.state.console.start(nc)
         rates = share(app.state.rate_limiter, nc, settings)  # None: this replica limits alone
         app.state.validator = validator or TokenValidator(
             issuer=settings.oidc_issuer, audience=settings.oidc_audience,
@@ -65,6 +70,7 @@ def create_app(settings: GatewaySettings | None = None,
             if rates is not None:
                 await rates.stop()
             await nc.close()
+            await app.state.console.aclose()
             if validator is None:
                 await app.state.validator.aclose()
             telemetry.shutdown_tracing()
@@ -73,6 +79,7 @@ def create_app(settings: GatewaySettings | None = None,
                   openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
                   lifespan=lifespan)
     problems.install(app)
+    console.install(app, settings, issuer_http)  # its pages answer typed errors under /console
     openapi_doc.install(app)
     app.include_router(api.router)
     app.include_router(api_referrals.router)

@@ -11,6 +11,7 @@ from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from suara_gateway import problems
+from suara_gateway.console import cookies
 from suara_kit import telemetry
 
 access_log = logging.getLogger("suara.gateway.access")
@@ -40,8 +41,9 @@ def cors_options(origins: list[str]) -> dict[str, Any]:
 
 
 class EdgeMiddleware:
-    """Adds security headers, drops any Set-Cookie, logs method, route, status and duration
-    (never an address, agent, query string or body) and opens the SERVER span."""
+    """Adds security headers, drops any Set-Cookie (but the console's own, under /console),
+    logs method, route, status and duration (never an address, agent, query string or body)
+    and opens the SERVER span."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,12 +53,14 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started, status, responded = time.perf_counter(), 500, False
+        console = cookies.under_console(scope["path"])
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, responded
             if message["type"] == "http.response.start":
                 status, responded = message["status"], True
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"set-cookie"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"set-cookie"
+                           or (console and cookies.is_console_set_cookie(v))]
                 present = {k for k, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
                 message = {**message, "headers": headers}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -10,7 +11,9 @@ from pydantic_settings import SettingsConfigDict
 from suara_kit.settings import ProcessSettings
 
 DEV_IDEMPOTENCY_KEY = "development-only-idempotency-key-change-me"
+DEV_CONSOLE_SESSION_KEY = "development-only-console-session-key-change-me"
 ORIGIN = re.compile(r"^https?://[^/\s*?#]+$")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class GatewaySettings(ProcessSettings):
@@ -50,6 +53,31 @@ class GatewaySettings(ProcessSettings):
     cors_origins: list[str] = Field(default=[], description=(
         "browser origins allowed to call the API from another site (JSON list, e.g. "
         '["https://console.example.org"]); none by default'))
+    public_url: str | None = Field(default=None, description=(
+        "the gateway's address as browsers reach it (scheme://host[:port]): the staff "
+        "console's sign-in callback and the origin its forms must come from; unset: "
+        "http://<host>:<port> (development only; production needs https or a loopback "
+        "address)"))
+    oidc_discovery_url: str | None = Field(default=None, description=(
+        "where the console reads the issuer's endpoints; unset: the issuer's own "
+        "/.well-known/openid-configuration (set it when the gateway reaches Keycloak on an "
+        "inside address; Keycloak's hostname settings decide which endpoints it names)"))
+    console_client_id: str = Field(default="suara-console", description=(
+        "the console's public OIDC client (authorization code flow with PKCE)"))
+    console_session_key: SecretStr = Field(
+        default=SecretStr(DEV_CONSOLE_SESSION_KEY), description=(
+            "seals the console's sessions in the SUARA_CONSOLE bucket and names their "
+            "entries; a random secret of 32+ characters, the same in every gateway replica "
+            "(changing it signs every staff member out)"))
+    console_idle_minutes: float = Field(default=15, gt=0, le=24 * 60, description=(
+        "a console session ends after this long without a request"))
+    console_lifetime_hours: float = Field(default=8, gt=0, le=24, description=(
+        "a console session ends this long after sign-in, busy or not"))
+
+    @property
+    def console_base_url(self) -> str:
+        """The gateway's public origin, as the console's redirects and checks use it."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @field_validator("cors_origins")
     @classmethod
@@ -60,12 +88,34 @@ class GatewaySettings(ProcessSettings):
                              f"{', '.join(wrong)}")
         return origins
 
+    @field_validator("public_url")
+    @classmethod
+    def _an_origin(cls, url: str | None) -> str | None:
+        if url is not None and not ORIGIN.fullmatch(url.rstrip("/")):
+            raise ValueError("not an origin (scheme://host[:port], no path)")
+        return url.rstrip("/") if url else url
+
     @model_validator(mode="after")
     def _refuse_insecure(self) -> GatewaySettings:
         # A secret that is too short is refused by the sealer when the gateway starts: an
         # error raised here would print the value.
-        secret = self.idempotency_key.get_secret_value()
-        if self.env == "production" and secret == DEV_IDEMPOTENCY_KEY:
+        if self.env != "production":
+            return self
+        if self.idempotency_key.get_secret_value() == DEV_IDEMPOTENCY_KEY:
             raise ValueError("SUARA_GATEWAY_IDEMPOTENCY_KEY: still the development default; set "
                              "it to a secret of its own")
+        if self.console_session_key.get_secret_value() == DEV_CONSOLE_SESSION_KEY:
+            raise ValueError("SUARA_GATEWAY_CONSOLE_SESSION_KEY: still the development default; "
+                             "set it to a secret of its own")
+        if self.public_url is None or not secure_origin(self.public_url):
+            raise ValueError("SUARA_GATEWAY_PUBLIC_URL: set it to the https:// address staff "
+                             "use (the console's cookies are Secure)")
         return self
+
+
+def secure_origin(url: str) -> bool:
+    """Whether browsers treat the origin as secure (https, or http on a loopback address):
+    only there do they keep a Secure, __Host- cookie."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http"
+                                       and parts.hostname in LOOPBACK_HOSTS)

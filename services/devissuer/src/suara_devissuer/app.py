@@ -274,7 +274,7 @@ def with_extra_uris(realm: Realm, redirect: Mapping[str, list[str]],
 
 def _with_query(url: str, params: Mapping[str, str | None]) -> str:
     query = urlencode({k: v for k, v in params.items() if v is not None})
-    return f"{url}{'&' if '?' in url else '?'}{query}"
+    return f"{url}{'&' if '?' in url else '?'}{query}" if query else url
 
 
 def _browser_redirect(url: str) -> RedirectResponse:

@@ -7,7 +7,7 @@ catalogs are compiled in memory at start-up, so no .mo file is committed or buil
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -32,12 +32,14 @@ def read_catalog(path: Path, locale: str | None = None) -> Catalog:
 
 
 class Catalogs:
-    """One package's catalogs: where they live, how to extract them, the compiled result."""
+    """One package's catalogs: where they live, how to extract them, the compiled result; in
+    the nine languages unless `locales` names fewer (the staff console's three)."""
 
     def __init__(self, package: Path, project: str,
                  method_map: Sequence[tuple[str, str]],
-                 options_map: dict[str, dict[str, Any]] | None = None) -> None:
-        self.package, self.project = package, project
+                 options_map: dict[str, dict[str, Any]] | None = None,
+                 locales: Mapping[str, str] = LOCALES) -> None:
+        self.package, self.project, self.locales = package, project, dict(locales)
         self.method_map, self.options_map = list(method_map), options_map or {}
         self.locale_dir = package / "locales"
         self.translations = cache(self._compile)
@@ -54,7 +56,7 @@ class Catalogs:
 
     def load_all(self) -> None:
         """Compile every catalog now, so a broken .po fails at start-up, not on a page."""
-        for locale in LOCALES.values():
+        for locale in self.locales.values():
             self.translations(locale)
 
     def extract(self, root: Path | None = None) -> Catalog:
@@ -75,7 +77,7 @@ class Catalogs:
         locale_dir.mkdir(parents=True, exist_ok=True)
         with (locale_dir / "messages.pot").open("wb") as f:
             write_po(f, template, width=100)
-        for locale in LOCALES.values():
+        for locale in self.locales.values():
             path = self.po_path(locale, locale_dir)
             catalog = read_catalog(path, locale) if path.exists() else Catalog(locale=locale)
             checks = {m.id: [c for c in m.auto_comments if c.startswith("check:")]

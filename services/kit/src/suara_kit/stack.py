@@ -92,6 +92,11 @@ class Stack:
             "SUARA_GATEWAY_OIDC_ISSUER": self.issuer_url,
             "SUARA_DEVISSUER_BASE_URL": f"http://127.0.0.1:{self.issuer_port}",
             "SUARA_DEVISSUER_KEY_FILE": str(self.var_dir / "devissuer" / "signing-key.pem"),
+            # the console's callback on whatever port the gateway got (the realm lists :8000)
+            "SUARA_DEVISSUER_REDIRECT_URIS": json.dumps(
+                {"suara-console": [f"{self.gateway_url}/console/callback"]}),
+            "SUARA_DEVISSUER_POST_LOGOUT_REDIRECT_URIS": json.dumps(
+                {"suara-console": [f"{self.gateway_url}/console/signed-out"]}),
             "PYTHONUNBUFFERED": "1",
         })
         for name, url in self.database_urls.items():
@@ -262,7 +267,8 @@ def _accounts() -> list[tuple[str, str]]:
 
 MANAGED = frozenset({"SUARA_VAR_DIR", "SUARA_GATEWAY_PORT", "SUARA_NATS_URL",
                      "SUARA_GATEWAY_OIDC_ISSUER", "SUARA_DEVISSUER_BASE_URL",
-                     "SUARA_DEVISSUER_KEY_FILE"})
+                     "SUARA_DEVISSUER_KEY_FILE", "SUARA_DEVISSUER_REDIRECT_URIS",
+                     "SUARA_DEVISSUER_POST_LOGOUT_REDIRECT_URIS"})
 
 
 def passed_through(environ: Mapping[str, str]) -> dict[str, str]:
@@ -289,11 +295,12 @@ def main() -> None:
     try:
         stack.start()
         print(f"\nSuara is running.\n  Worker form:  {stack.gateway_url}/\n"
+              f"  Console:      {stack.gateway_url}/console  (staff)\n"
               f"  API docs:     {stack.gateway_url}/api/v1/docs\n"
               f"  Readiness:    {stack.gateway_url}/readyz\n"
               f"  OIDC issuer:  {stack.issuer_url}\n  NATS:         {stack.nats_url}\n"
-              f"  Logs:         {stack.var_dir / 'log'}\n\nDevelopment accounts "
-              "(password 'suara-dev', client 'suara-console'):")
+              f"  Logs:         {stack.var_dir / 'log'}\n\nDevelopment accounts (password "
+              "'suara-dev'; the console signs them in, client 'suara-cli' gives curl tokens):")
         for username, roles in _accounts():
             print(f"  {username:22} {roles}")
         print("\nPress Ctrl-C to stop.", flush=True)
