@@ -10,7 +10,7 @@ from alembic import command, context
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
@@ -57,6 +57,13 @@ async def upgrade_async(script_location: Path, url: str) -> None:
     await asyncio.to_thread(upgrade, script_location, url)
 
 
+# PostgreSQL advisory lock taken around migrations: replicas of a service that start together
+# migrate one at a time; the later ones then find the database at head and do nothing. Before,
+# all ran the same DDL at once and all but one crashed (and were restarted). The key is any
+# constant; advisory locks are per database, so services never wait for each other.
+MIGRATION_LOCK = 0x5355415241  # "SUARA"
+
+
 def _do_run(connection: Connection, metadata: MetaData) -> None:
     context.configure(
         connection=connection,
@@ -65,6 +72,10 @@ def _do_run(connection: Connection, metadata: MetaData) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # held until this transaction ends; Alembic reads the current revision after it
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
