@@ -123,6 +123,13 @@ class Browser:
                                         base_url=ISSUER_BASE)
         self.history: list[httpx.Response] = []
 
+    async def move_to(self, gateway: FastAPI) -> None:
+        """Reach another gateway replica from now on (the load balancer moved us)."""
+        moved = httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url=GATEWAY,
+                                  cookies=self.gateway.cookies)
+        await self.gateway.aclose()
+        self.gateway = moved
+
     def _site(self, url: str) -> httpx.AsyncClient:
         return self.issuer if url.startswith(ISSUER_BASE) else self.gateway
 
@@ -414,6 +421,25 @@ async def test_sign_out_ends_every_session_of_that_person_and_the_issuers(
     again = await office.get("/console")
     assert again.url.host == "issuer.test"
     assert 'name="password"' in again.text  # signing in again needs the password
+
+
+async def test_a_session_holds_on_every_gateway_replica(
+        browsers: Callable[[], Browser], nats_url: str, back_channel: httpx.AsyncClient,
+        clock: Clock) -> None:
+    office, phone = browsers(), browsers()
+    await sign_in(office)  # both on the first replica
+    await sign_in(phone)
+    settings = gateway_settings(nats_url)
+    second = create_app(settings, TokenValidator(issuer=ISSUER, audience="suara-api",
+                                                 http=back_channel, clock=clock), back_channel)
+    second.state.console = Console(settings, back_channel, owns_http=False, clock=clock)
+    async with second.router.lifespan_context(second):
+        await office.move_to(second)
+        home = await office.get("/console")
+        assert '<dd id="name">Hana Handler</dd>' in home.text
+        action, hidden = form_of(home, "/console/sign-out")
+        assert (await office.post(action, hidden, follow=False)).status_code == 303
+    assert (await phone.get("/console", follow=False)).status_code == 303  # first replica
 
 
 async def test_the_session_follows_the_issuer_every_few_minutes(
