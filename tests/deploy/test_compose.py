@@ -149,7 +149,7 @@ def test_every_suara_container_has_a_real_healthcheck(name: str) -> None:
         assert test[4:] == ["http", "http://127.0.0.1:8000/healthz"]
     else:
         assert test[4:] == ["ready", name]
-        assert name in probe.HEALTH
+        assert name in probe.LONG_NAMES
 
 
 def test_every_dependency_waited_for_can_say_it_is_healthy() -> None:

@@ -149,7 +149,7 @@ def test_each_process_has_its_own_image_target(target: str) -> None:
         assert "SUARA_GATEWAY_HOST=0.0.0.0" in " ".join(image.all("ENV"))
     else:
         assert command_line[3:] == ["ready", target]
-        assert target in probe.HEALTH
+        assert target in probe.LONG_NAMES
 
 
 def test_the_runtime_stage_is_read_only_friendly() -> None:

@@ -162,7 +162,7 @@ def test_probes_ask_the_right_thing(overlay: str) -> None:
         assert container["livenessProbe"]["exec"]["command"] == [*PROBE, "live", name]
         assert container["startupProbe"]["exec"]["command"] == [*PROBE, "live", name]
         assert container["readinessProbe"]["exec"]["command"] == [*PROBE, "ready", name]
-        assert name in probe.HEALTH
+        assert name in probe.LONG_NAMES
         # time for migrations before the first NATS connection
         startup = container["startupProbe"]
         assert startup["periodSeconds"] * startup["failureThreshold"] >= 120

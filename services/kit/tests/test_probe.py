@@ -6,16 +6,18 @@ from __future__ import annotations
 import http.server
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 
-from suara_contracts.rpc import Health
-from suara_contracts.subjects import Rpc
+from suara_intake.handlers import MIGRATIONS
+from suara_intake.models import Inbox, Outbox, Replay
+from suara_intake.settings import IntakeSettings
 from suara_kit import probe
+from suara_kit.service import ServiceApp, instance_file
 
 HEADER = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
           "timeout inode")
@@ -72,27 +74,64 @@ async def test_live_sees_a_real_connection(nc: Client, nats_url: str) -> None:
         probe.check_live("nats://127.0.0.1:1")  # nothing is connected to port 1
 
 
-async def test_ready_asks_the_service_over_nats(nc: Client, nats_url: str) -> None:
-    async def answer(msg: Msg) -> None:
-        await msg.respond(Health(service="intake", database="ok").model_dump_json().encode())
+@pytest.fixture
+async def replicas(nats_url: str, tmp_path: Path) -> AsyncIterator[list[ServiceApp]]:
+    """Two running processes' worth of one service (each its own instance file)."""
+    apps = []
+    for n in (1, 2):
+        settings = IntakeSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/intake.sqlite",
+                                  nats_url=nats_url, var_dir=tmp_path, env="test",
+                                  instance_file=tmp_path / f"replica-{n}.instance")
+        apps.append(ServiceApp("intake", settings, migrations=MIGRATIONS, outbox=Outbox,
+                               inbox=Inbox, replays=Replay, rpc_prefix="suara.rpc.intake.v1"))
+    for app in apps:
+        await app.start()
+    yield apps
+    for app in apps:
+        await app.stop()
 
-    sub = await nc.subscribe(Rpc.INTAKE_HEALTH, queue="q", cb=answer)
-    await nc.flush()
-    try:
-        said = await probe.check_health(nats_url, "intake", timeout=2)
-    finally:
-        await sub.unsubscribe()
-    assert said == "intake answers, database ok"
+
+async def test_ready_asks_this_replica_when_it_last_reached_its_database(
+        replicas: list[ServiceApp], nats_url: str) -> None:
+    first, second = replicas
+    said = await probe.check_instance(nats_url, first.instance_file(), timeout=2)
+    assert said == "this replica of intake answers, database reached 0 s ago"
+    # the first replica lost its database a minute ago; the second did not: the probe of
+    # each tells its own (the service's health endpoint would be answered by either)
+    first._database_reached -= 60
+    with pytest.raises(probe.ProbeFailed, match="last reached its database 60 s ago"):
+        await probe.check_instance(nats_url, first.instance_file(), timeout=2)
+    assert "reached 0 s ago" in await probe.check_instance(nats_url, second.instance_file(),
+                                                           timeout=2)
 
 
-async def test_ready_fails_when_no_replica_answers(nats_url: str) -> None:
-    with pytest.raises(probe.ProbeFailed, match="No service answers"):
-        await probe.check_health(nats_url, "notification", timeout=1)
+async def test_the_database_check_notes_when_it_was_reached(replicas: list[ServiceApp]) -> None:
+    first, _ = replicas
+    first._database_reached -= 60
+    await first._check_database()
+    assert time.monotonic() - first._database_reached < 5
 
 
-async def test_ready_fails_when_nats_is_unreachable() -> None:
+async def test_ready_fails_for_a_replica_that_stopped(replicas: list[ServiceApp],
+                                                     nats_url: str, tmp_path: Path) -> None:
+    first, _ = replicas
+    written = first.instance_file().read_text()
+    await first.stop()
+    assert not first.instance_file().exists()  # a stopped service takes its file away
+    with pytest.raises(probe.ProbeFailed, match="has not started yet"):
+        await probe.check_instance(nats_url, first.instance_file(), timeout=1)
+    # and were the file left behind (kill -9), nobody answers for that instance
+    left = tmp_path / "left.instance"
+    left.write_text(written)
+    with pytest.raises(probe.ProbeFailed, match="does not answer over NATS"):
+        await probe.check_instance(nats_url, left, timeout=1)
+
+
+async def test_ready_fails_when_nats_is_unreachable(tmp_path: Path) -> None:
+    instance = tmp_path / "intake.instance"
+    instance.write_text('{"service": "intake", "id": "abc"}')
     with pytest.raises(probe.ProbeFailed, match="cannot reach NATS"):
-        await probe.check_health("nats://127.0.0.1:1", "cases", timeout=1)
+        await probe.check_instance("nats://127.0.0.1:1", instance, timeout=1)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -145,3 +184,14 @@ def test_the_module_runs_as_a_command(http_url: str) -> None:
     done = subprocess.run([sys.executable, "-m", "suara_kit.probe", "http", f"{http_url}/healthz"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (0, "HTTP 200\n")
+
+
+def test_ready_finds_the_file_the_service_writes(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    monkeypatch.delenv("SUARA_INSTANCE_FILE", raising=False)
+    assert probe.instance_of("cases") == instance_file("case-management")
+    assert probe.instance_of("mediation") == instance_file("mediation-scheduling")
+    assert instance_file("intake").name == "suara-intake.instance"
+    monkeypatch.setenv("SUARA_INSTANCE_FILE", str(tmp_path / "mine.instance"))
+    assert probe.instance_of("intake") == tmp_path / "mine.instance"
+    assert IntakeSettings().instance_file == tmp_path / "mine.instance"  # the service agrees

@@ -20,16 +20,20 @@ server closes the connection of a client that stops answering its pings (`ping_i
 a process that died or hangs fails it. It is this replica's own connection that is looked for
 (the table is the container's: `/proc/net/tcp` and `tcp6`).
 
-`ready`: `live`, and the service answers `suara.rpc.<service>.v1.health`, which replies only
-when the service reaches its database. NATS hands that request to any one replica (queue group
-"q"), so this half says that the service answers, not that this replica does: a replica that
-cannot answer is caught by `live` only as far as its NATS connection goes.
+`ready`: `live`, and this very replica answers over NATS and reached its database in the last
+20 s. A running service writes its NATS micro instance id to a file (SUARA_INSTANCE_FILE, by
+default `suara-<service>.instance` in the temporary directory, the container's own); the probe
+asks `$SRV.STATS.<service>.<id>`, which only that process answers, and reads from its reply
+when the process last reached its database (it checks every 5 s). A request to the service's
+health endpoint would go to any one replica (queue group "q") and say nothing of this one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -37,20 +41,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from suara_contracts.rpc import Health, HealthQuery
-from suara_contracts.subjects import Rpc
-
 DEFAULT_NATS_PORT = 4222
 ESTABLISHED = "01"  # the state column of /proc/net/tcp
 TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
-HEALTH = {
-    "intake": Rpc.INTAKE_HEALTH,
-    "cases": Rpc.CASES_HEALTH,
-    "case-management": Rpc.CASES_HEALTH,
-    "mediation": Rpc.MEDIATION_HEALTH,
-    "mediation-scheduling": Rpc.MEDIATION_HEALTH,
-    "notification": Rpc.NOTIFICATION_HEALTH,
-}
 
 
 class ProbeFailed(Exception):
@@ -105,15 +98,27 @@ def check_live(nats_url: str, tables: Iterable[Path] | None = None) -> str:
     return "connected to NATS"
 
 
-async def check_health(nats_url: str, service: str, timeout: float) -> str:
-    """Ask the service's health endpoint over NATS."""
+READY_WITHIN = 20.0  # seconds since the replica last reached its database
+
+
+def read_instance(path: Path) -> tuple[str, str]:
+    """The (micro service name, instance id) a running service wrote to `path`."""
+    try:
+        written = json.loads(path.read_text())
+        return str(written["service"]), str(written["id"])
+    except FileNotFoundError:
+        raise ProbeFailed(f"this replica has not started yet (no {path.name})") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ProbeFailed(f"cannot read {path.name}") from None
+
+
+async def check_instance(nats_url: str, instance: Path, timeout: float) -> str:
+    """Ask this replica itself (`$SRV.STATS.<service>.<id>`) when it last reached its
+    database."""
     import nats
     from nats.errors import Error as NatsError
 
-    from suara_kit.errors import SuaraError
-    from suara_kit.messaging import call
-
-    subject = HEALTH[service]
+    name, instance_id = read_instance(instance)
 
     async def quiet(_: Exception) -> None:
         return None
@@ -125,12 +130,24 @@ async def check_health(nats_url: str, service: str, timeout: float) -> str:
     except (TimeoutError, OSError, NatsError) as exc:
         raise ProbeFailed(f"cannot reach NATS: {type(exc).__name__}") from None
     try:
-        health = await call(nc, subject, HealthQuery(), Health, timeout=timeout)
-    except SuaraError as exc:
-        raise ProbeFailed(f"{subject}: {exc}") from None
+        reply = await nc.request(f"$SRV.STATS.{name}.{instance_id}", b"", timeout=timeout)
+        stats = json.loads(reply.data)
+    except (NatsError, TimeoutError):
+        raise ProbeFailed(f"this replica of {name} does not answer over NATS") from None
+    except ValueError:
+        raise ProbeFailed(f"this replica of {name} answered something unreadable") from None
     finally:
         await nc.close()
-    return f"{health.service} answers, database {health.database}"
+    ages = [endpoint["data"]["database_reached_seconds_ago"]
+            for endpoint in stats.get("endpoints", [])
+            if isinstance(endpoint.get("data"), dict)
+            and "database_reached_seconds_ago" in endpoint["data"]]
+    if not ages:
+        raise ProbeFailed(f"this replica of {name} does not say when it reached its database")
+    if ages[0] > READY_WITHIN:
+        raise ProbeFailed(f"this replica of {name} last reached its database {ages[0]:.0f} s "
+                          "ago")
+    return f"this replica of {name} answers, database reached {ages[0]:.0f} s ago"
 
 
 def check_http(url: str, timeout: float) -> str:
@@ -162,20 +179,35 @@ def run(argv: list[str] | None = None) -> tuple[int, str]:
     try:
         if args.check == "http":
             return 0, check_http(args.target, args.timeout)
-        known = [*HEALTH, "gateway"] if args.check == "live" else list(HEALTH)
+        known = [*LONG_NAMES, "gateway"] if args.check == "live" else list(LONG_NAMES)
         if args.target not in known:
             parser.error(f"cannot check {args.check} {args.target!r}; one of {', '.join(known)}"
                          + (" (the gateway's readiness: http .../readyz)"
                             if args.target == "gateway" else ""))
         from suara_kit.settings import ProcessSettings
 
-        nats_url = ProcessSettings().nats_url
-        said = check_live(nats_url)
+        settings = ProcessSettings()
+        said = check_live(settings.nats_url)
         if args.check == "ready":
-            said = asyncio.run(check_health(nats_url, args.target, args.timeout))
+            said = asyncio.run(check_instance(settings.nats_url, instance_of(args.target),
+                                              args.timeout))
         return 0, said
     except ProbeFailed as exc:
         return 1, f"unhealthy: {exc}"
+
+
+LONG_NAMES = {"intake": "intake", "cases": "case-management",
+              "case-management": "case-management", "mediation": "mediation-scheduling",
+              "mediation-scheduling": "mediation-scheduling", "notification": "notification"}
+
+
+def instance_of(service: str) -> Path:
+    """The file the running `service` wrote its instance id to (SUARA_INSTANCE_FILE, as the
+    service reads it, or its default)."""
+    from suara_kit.service import instance_file
+
+    configured = os.environ.get("SUARA_INSTANCE_FILE")
+    return Path(configured) if configured else instance_file(LONG_NAMES[service])
 
 
 def main() -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import signal
+import tempfile
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -73,6 +76,27 @@ def events_sealer(settings: ServiceSettings) -> Sealer:
                   info=EVENTS_INFO)
 
 
+DATABASE_CHECK_SECONDS = 5.0
+
+
+def micro_name(service: str) -> str:
+    """A service's name as NATS micro knows it (`$SRV.*.<name>`): case_management."""
+    return service.replace("-", "_")
+
+
+def instance_file(service: str) -> Path:
+    """Where a service's process writes its instance id unless SUARA_INSTANCE_FILE says: in
+    the temporary directory, which in a container is the container's own."""
+    return Path(tempfile.gettempdir()) / f"suara-{service}.instance"
+
+
+def _write_instance(path: Path, name: str, instance: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps({"service": name, "id": instance}))
+    partial.replace(path)
+
+
 class ServiceApp:
     """A running Suara service. Register endpoints and consumers, then `start()` or `run()`."""
 
@@ -101,6 +125,9 @@ class ServiceApp:
                                      Callable[[], Awaitable[None]] | None]] = []
         self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
         self.every(3600, "rpc-replay-purge", self.purge_replays)
+        self._database_reached = time.monotonic()  # set again by `_check_database`
+        self._database_away_logged = False
+        self.every(DATABASE_CHECK_SECONDS, "database-check", self._check_database)
 
     # registration
     def transactional(self, rule: Callable[[AsyncSession, Req], Awaitable[Rep]]
@@ -297,7 +324,25 @@ class ServiceApp:
         only), so an operator sees how replicas share the events."""
         if endpoint.subject != f"{self.rpc_prefix}.health":
             return None
-        return {"consumed": dict(self.consumed)}
+        return {"consumed": dict(self.consumed),
+                "database_reached_seconds_ago": round(time.monotonic()
+                                                      - self._database_reached, 1)}
+
+    async def _check_database(self) -> None:
+        """Note when this replica last reached its database (its probe reads it)."""
+        try:
+            await self.db.ping()
+        except Exception as exc:
+            if not self._database_away_logged:
+                log.warning("%s cannot reach its database (%s)", self.name, type(exc).__name__)
+                self._database_away_logged = True
+            return
+        self._database_reached = time.monotonic()
+        self._database_away_logged = False
+
+    def instance_file(self) -> Path:
+        """Where this process writes its NATS micro instance id (see `suara_kit.probe`)."""
+        return self.settings.instance_file or instance_file(self.name)
 
     def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` once the database is migrated, before any endpoint is served (e.g. to
@@ -413,18 +458,21 @@ class ServiceApp:
             self._tasks.append(asyncio.create_task(self._repeat(name, seconds, job), name=name))
         for name, run, _ in self._background:
             self._tasks.append(asyncio.create_task(run(), name=name))  # type: ignore[arg-type]
-        self._micro = await add_service(self.nc, name=self.name.replace("-", "_"),
+        self._micro = await add_service(self.nc, name=micro_name(self.name),
                                         version="1.0.0", description=f"Suara {self.name}",
                                         stats_handler=self._stats)
         for subject, handler in self._endpoints.items():
             await self._micro.add_endpoint(name=subject.replace(".", "_"), subject=subject,
                                            handler=handler, queue_group="q")
+        self._database_reached = time.monotonic()  # migrated a moment ago
+        _write_instance(self.instance_file(), micro_name(self.name), self._micro.id)
         log.info("%s ready: %d endpoints, %d consumers", self.name, len(self._endpoints),
                  len(self._consumers))
 
     async def stop(self) -> None:
         """Stop serving, finish in-flight work, close connections."""
         if self._micro:
+            self.instance_file().unlink(missing_ok=True)
             await self._micro.stop()
         await self._concurrency.drain()
         if self.relay:

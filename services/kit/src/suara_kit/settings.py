@@ -49,6 +49,11 @@ class ServiceSettings(ProcessSettings):
             "connections each replica keeps to its database (PostgreSQL), never more: work "
             "beyond them waits; replicas x services x this must stay under the server's "
             "max_connections"))
+    instance_file: Path | None = Field(
+        default=None, validation_alias=_shared("INSTANCE_FILE"), description=(
+            "where a running service writes its NATS micro instance id, for "
+            "`python -m suara_kit.probe ready` to ask this very replica; default "
+            "<temp dir>/suara-<service>.instance"))
     rpc_concurrency: int = Field(default=32, ge=1, le=1000)
 
     service_name: str = "suara"
