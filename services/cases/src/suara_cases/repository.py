@@ -7,17 +7,27 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, or_
+from sqlalchemy import String, and_, cast, or_
 from sqlmodel import case as sql_case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from suara_cases.models import Case, CaseMessage, CaseSession
+from suara_cases.models import AuditEntry, Case, CaseMessage, CaseSession
 
 
 async def by_submission(session: AsyncSession, submission_id: UUID) -> Case | None:
     """The case opened for a submission."""
     return (await session.exec(select(Case).where(Case.submission_id == submission_id))).first()
+
+
+async def case_of_submission(session: AsyncSession, submission_id: UUID) -> UUID | None:
+    """The id of the case opened for a submission, as committed (nothing pending is flushed
+    first: in a consumer's batch, the cases opened before stay unflushed, to be inserted
+    together at commit; two events of one submission in a batch then fail on the unique
+    constraint, and the consumer handles them one by one)."""
+    with session.no_autoflush:
+        return (await session.exec(
+            select(Case.id).where(Case.submission_id == submission_id))).first()
 
 
 async def get(session: AsyncSession, case_id: UUID) -> Case | None:
@@ -29,14 +39,38 @@ def _risk_rank() -> Any:
     return sql_case((col(Case.risk) == "high", 0), else_=1)
 
 
+def _about(issue: str) -> Any:
+    """Cases about `issue`: coded so, or, while not coded, reported so. The JSON lists are
+    matched as text (the same on SQLite and PostgreSQL); a category value has no quote."""
+    quoted = f'"{issue}"'
+    coded = cast(col(Case.coded_issues), String)
+    reported = cast(col(Case.reported)["categories"], String)
+    return or_(coded.contains(quoted, autoescape=True),
+               and_(coded == "[]", reported.contains(quoted, autoescape=True)))
+
+
+def _country(coded: Any, reported_key: str, country: str) -> Any:
+    """Cases whose coded country is `country`, or, while not coded, reported so."""
+    reported = col(Case.reported)[reported_key].as_string()
+    return or_(coded == country, and_(coded.is_(None), reported == country))
+
+
 async def triage_queue(session: AsyncSession, organisation: str, limit: int = 200, *,
                        statuses: Sequence[str] = (), risk: str | None = None,
                        assigned_to: str | None = None, unassigned: bool = False,
+                       issue: str | None = None, origin: str | None = None,
+                       destination: str | None = None,
                        after: Sequence[Any] | None = None) -> list[Case]:
     """An organisation's cases: high risk first, then the nearest acknowledgement deadline,
     then the id; filtered, and from just after `after` (a `triage_position`) when given."""
     rank = _risk_rank()
     stmt = select(Case).where(Case.organisation == organisation)
+    if issue:
+        stmt = stmt.where(_about(issue))
+    if origin:
+        stmt = stmt.where(_country(col(Case.corridor_origin), "origin", origin))
+    if destination:
+        stmt = stmt.where(_country(col(Case.corridor_destination), "country", destination))
     if statuses:
         stmt = stmt.where(col(Case.status).in_(list(statuses)))
     if risk:
@@ -75,6 +109,13 @@ async def messages_of(session: AsyncSession, case_id: UUID) -> list[CaseMessage]
     """A case's messages both ways, oldest first (ids are time-ordered uuid7)."""
     stmt = (select(CaseMessage).where(CaseMessage.case_id == case_id)
             .order_by(col(CaseMessage.sent_on), col(CaseMessage.id)))
+    return list(await session.exec(stmt))
+
+
+async def audit_of(session: AsyncSession, case_id: UUID) -> list[AuditEntry]:
+    """A case's audit entries, oldest first."""
+    stmt = (select(AuditEntry).where(AuditEntry.case_id == case_id)
+            .order_by(col(AuditEntry.seq)))
     return list(await session.exec(stmt))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from suara_cases import audit, content, deadlines, repository
 from suara_cases.deadlines import Policies, default_policy
 from suara_cases.models import Case, CaseMessage, CaseSession
-from suara_cases.states import CaseStatus
+from suara_cases.states import CaseStatus, allowed_from
 from suara_contracts.events import (
     CaseOpened,
     ReporterFollowUp,
@@ -37,7 +38,7 @@ HANDLER = "case-handler"
 async def open_case(session: AsyncSession, event: SubmissionReceived,
                     acknowledge_within: timedelta) -> CaseOpened | None:
     """Open the one case for a submission; None if it already exists."""
-    if await repository.by_submission(session, event.submission_id):
+    if await repository.case_of_submission(session, event.submission_id):
         return None
     case = Case(id=uuid7(), submission_id=event.submission_id, reference=event.reference,
                 organisation=event.organisation, status=CaseStatus.RECEIVED, risk=event.risk,
@@ -91,7 +92,7 @@ async def list_cases(session: AsyncSession, query: CaseListQuery,
     cases = await repository.triage_queue(
         session, organisation, query.limit + 1, statuses=query.status, risk=query.risk,
         assigned_to=query.actor.subject if who == "me" else who, unassigned=who == "nobody",
-        after=after)
+        issue=query.issue, origin=query.origin, destination=query.destination, after=after)
     page, more = cases[:query.limit], len(cases) > query.limit
     sessions = await repository.sessions_of(session, [c.id for c in page])
     await audit.record(session, query.actor.subject, "list", None)
@@ -124,7 +125,7 @@ async def detail(session: AsyncSession, case: Case,
                       corridor_destination=case.corridor_destination,
                       respondent=case.respondent, respondent_kind=case.respondent_kind,
                       decided_by=case.decided_by, appeal_against=case.appeal_against,
-                      closed_on=case.closed_on)
+                      closed_on=case.closed_on, allowed_transitions=allowed_from(case.status))
 
 
 REPORTER = "reporter"
@@ -188,4 +189,16 @@ def summary(case: Case, sessions: list[CaseSession],
                   for s in sessions],
         assigned_to=case.assigned_to, shredded_on=case.shredded_on,
         due=dict(deadlines.due(case, rules)),
-        overdue=list(deadlines.overdue(case, rules, today())))
+        overdue=list(deadlines.overdue(case, rules, today())),
+        **about(case))
+
+
+def about(case: Case) -> dict[str, Any]:
+    """Issues and corridor as coded, else as the reporter chose them."""
+    reported = case.reported or {}
+    chosen = reported.get("categories") or []
+    origin, destination = reported.get("origin"), reported.get("country")
+    return {"issues": case.coded_issues or ([chosen] if isinstance(chosen, str) else chosen),
+            "origin": case.corridor_origin or (origin if isinstance(origin, str) else None),
+            "destination": case.corridor_destination
+            or (destination if isinstance(destination, str) else None)}
