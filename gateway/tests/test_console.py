@@ -456,6 +456,27 @@ async def test_the_session_follows_the_issuer_every_few_minutes(
     assert (await browser.get("/console", follow=False)).status_code == 303
 
 
+async def test_an_unreachable_issuer_is_a_503_page_and_the_session_survives_it(
+        browsers: Callable[[], Browser], clock: Clock, gateway: FastAPI) -> None:
+    browser = browsers()
+    await sign_in(browser)
+    provider = gateway.state.console.provider
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    reachable, provider.http = provider.http, httpx.AsyncClient(
+        transport=httpx.MockTransport(refuse))
+    clock.now += 290  # a refresh is due
+    down = await browser.get("/console", follow=False)
+    assert down.status_code == 503
+    assert down.headers["retry-after"] == "30"
+    assert "The console is not available" in down.text
+    await provider.http.aclose()
+    provider.http = reachable
+    assert (await browser.get("/console", follow=False)).status_code == 200
+
+
 async def test_the_language_is_the_staff_members_choice(browsers: Callable[[], Browser]) -> None:
     browser = browsers()
     home = await sign_in(browser)

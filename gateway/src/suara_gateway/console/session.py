@@ -49,6 +49,7 @@ from suara_gateway.deps import actor_of
 from suara_gateway.i18n import Language
 from suara_gateway.settings import GatewaySettings, secure_origin
 from suara_kit.auth import Principal, TokenValidator
+from suara_kit.errors import SuaraError, Unavailable
 from suara_kit.sealing import Sealer, SealError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -316,24 +317,26 @@ async def _keep_alive(request: Request, entry: Entry, now: float, language: Lang
                       ) -> Entry:
     """Refresh the tokens when due, note the request's time when due, and notice a sign-out
     that happened meanwhile on another replica."""
+    store = console_of(request).sessions()
     record = entry.record
     try:
         if now >= record.access_expires - REFRESH_MARGIN:
             record = await refreshed(request, record)
         if record is entry.record and now - record.last_seen < TOUCH_EVERY:
             return entry
-        revision = await console_of(request).sessions().save(
-            entry.session_id, record.touched(now), entry.revision)
-    except SignInRefused:
-        await _end(request, entry.session_id)
-    except (IssuerUnavailable, *NATS_ERRORS):
+        record = record.touched(now)
+        revision = await store.save(entry.session_id, record, entry.revision)
+        if revision is not None:
+            return Entry(entry.session_id, record, revision)
+        # changed meanwhile: by another request (carry on with its version) or a sign-out
+        loaded = await store.load(entry.session_id)
+    except (IssuerUnavailable, Unavailable, *NATS_ERRORS):
         raise unavailable(request, language) from None
-    if revision is None:  # changed meanwhile: by another request, or ended by a sign-out
-        loaded = await console_of(request).sessions().load(entry.session_id)
-        if loaded is None:
-            raise ConsoleInterrupt(sign_in_redirect(request, clear_session=True))
-        return Entry(entry.session_id, *loaded)
-    return Entry(entry.session_id, record.touched(now), revision)
+    except (SignInRefused, SuaraError):  # the issuer ended it, or sent a token that fails
+        await _end(request, entry.session_id)
+    if loaded is None:
+        raise ConsoleInterrupt(sign_in_redirect(request, clear_session=True))
+    return Entry(entry.session_id, *loaded)
 
 
 async def _end(request: Request, session_id: str) -> NoReturn:
