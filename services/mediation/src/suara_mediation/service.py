@@ -26,8 +26,12 @@ NO_SUCH_CASE = "no such case, or it is not open yet"
 
 
 async def case_opened(session: AsyncSession, event: CaseOpened) -> None:
-    """Remember an opened case; a repeated event changes nothing."""
-    if await repository.case_by_id(session, event.case_id) is None:
+    """Remember an opened case; a repeated event changes nothing. Nothing pending is flushed
+    for the lookup: a consumer's batch inserts its cases together at commit (the same case
+    twice in one batch fails on the primary key, and the consumer handles them one by one)."""
+    with session.no_autoflush:
+        known = await repository.case_by_id(session, event.case_id)
+    if known is None:
         session.add(KnownCase(case_id=event.case_id, organisation=event.organisation,
                               opened_on=today()))
 
