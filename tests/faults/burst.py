@@ -49,6 +49,7 @@ class Attempt:
     error: str = ""
     retry_after: str | None = None
     replayed: bool = False
+    gateway: str = ""  # the gateway asked
 
 
 @dataclass
@@ -59,15 +60,19 @@ class Outcome:
     keyed: bool
     reference: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    key: str | None = None  # its Idempotency-Key (None: sent without one)
 
 
 class Burst:
     """`total` grievances sent by `concurrency` clients, released in waves (`release`), so a
     fault script can time its fault while requests are in flight."""
 
-    def __init__(self, base_url: str, total: int, concurrency: int = 16, keyless_every: int = 10,
-                 give_up_after: float = 180.0, max_wait: float = 5.0) -> None:
-        self.base_url, self.total, self.concurrency = base_url, total, concurrency
+    def __init__(self, base_url: str | list[str], total: int, concurrency: int = 16,
+                 keyless_every: int = 10, give_up_after: float = 180.0,
+                 max_wait: float = 5.0) -> None:
+        # several gateways: grievance i goes to gateway i mod n first, and each retry to the next
+        self.gateways = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.base_url, self.total, self.concurrency = self.gateways[0], total, concurrency
         self.keyless_every, self.give_up_after, self.max_wait = keyless_every, give_up_after, max_wait
         self.outcomes = [Outcome(i, keyed=(keyless_every == 0 or i % keyless_every != 0))
                          for i in range(total)]
@@ -120,8 +125,8 @@ class Burst:
     async def run(self, faults: Callable[[Burst], Awaitable[None]]) -> None:
         """Run the clients and the fault script together; return when every grievance is
         settled (accepted, or given up after `give_up_after` seconds of trying)."""
-        limits = httpx.Limits(max_connections=self.concurrency)
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=60, limits=limits) as http:
+        limits = httpx.Limits(max_connections=self.concurrency * len(self.gateways))
+        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
             clients = [asyncio.create_task(self._client(http)) for _ in range(self.concurrency)]
             try:
                 await faults(self)
@@ -137,17 +142,25 @@ class Burst:
         while (i := await self._queue.get()) is not None:
             await self._file(http, self.outcomes[i])
 
-    async def _file(self, http: httpx.AsyncClient, outcome: Outcome) -> None:
+    @staticmethod
+    def body(outcome: Outcome) -> dict[str, Any]:
+        """What the grievance sends (the same at every attempt)."""
         org = KEYED_ORG if outcome.keyed else KEYLESS_ORG
-        body = {"organisation": org, "answers": {
+        return {"organisation": org, "answers": {
             "categories": ["unpaid-wages"], "country": "MY",
             "what_happened": f"Fault burst grievance {outcome.grievance}: no salary for months."}}
-        headers = {"Idempotency-Key": str(uuid.uuid4())} if outcome.keyed else {}
+
+    async def _file(self, http: httpx.AsyncClient, outcome: Outcome) -> None:
+        body = self.body(outcome)
+        outcome.key = str(uuid.uuid4()) if outcome.keyed else None
+        headers = {"Idempotency-Key": outcome.key} if outcome.key else {}
         first = time.monotonic()
         while time.monotonic() - first < self.give_up_after:
             started = time.monotonic()
+            gateway = self.gateways[(outcome.grievance + len(outcome.attempts))
+                                    % len(self.gateways)]
             try:
-                reply = await http.post("/api/v1/reports", json=body, headers=headers)
+                reply = await http.post(f"{gateway}/api/v1/reports", json=body, headers=headers)
             except httpx.TransportError as exc:  # the gateway went away, or was not there
                 outcome.attempts.append(Attempt(outcome.grievance, outcome.keyed, started,
                                                 time.monotonic() - started, None,
@@ -157,7 +170,8 @@ class Burst:
             attempt = Attempt(outcome.grievance, outcome.keyed, started,
                               time.monotonic() - started, reply.status_code,
                               retry_after=reply.headers.get("retry-after"),
-                              replayed=reply.headers.get("idempotent-replayed") == "true")
+                              replayed=reply.headers.get("idempotent-replayed") == "true",
+                              gateway=gateway)
             outcome.attempts.append(attempt)
             if reply.status_code == 201:
                 outcome.reference = reply.json()["reference"]

@@ -69,12 +69,13 @@ def _through(proxy: FaultProxy, url: str) -> str:
 @pytest.fixture
 def start_faulty(tmp_path: Path, database_url: Callable[[str], str], db_backend: str
                  ) -> Iterator[Callable[..., Running]]:
-    """A factory: start the whole system (`replicas` processes per service; with `proxied`,
+    """A factory: start the whole system (`replicas` processes per service, `gateways`
+    gateways; with `proxied`,
     the services reach PostgreSQL through a `FaultProxy`); everything stops after the test."""
     started: list[Running] = []
 
     def start(replicas: int = 1, proxied: bool = False,
-              extra_env: dict[str, str] | None = None) -> Running:
+              extra_env: dict[str, str] | None = None, gateways: int = 1) -> Running:
         urls = {name: database_url(db) for name, db in STACK_DB_NAMES.items()}
         proxy = None
         service_urls = dict(urls)
@@ -85,7 +86,7 @@ def start_faulty(tmp_path: Path, database_url: Callable[[str], str], db_backend:
             service_urls = {name: _through(proxy, url) for name, url in urls.items()}
         env = {"SUARA_GATEWAY_RPC_TIMEOUT": str(RPC_TIMEOUT)} | (extra_env or {})
         stack = Stack(var_dir=tmp_path / "var", database_urls=service_urls, extra_env=env,
-                      replicas=replicas)
+                      replicas=replicas, gateways=gateways)
         running = Running(stack, urls, proxy)
         started.append(running)
         stack.start()

@@ -1,6 +1,7 @@
-"""Scale out: two processes of every service, sharing each service's database and durable
-consumers. NATS spreads the requests between them (micro endpoints in queue group "q") and
-JetStream the events (both fetch from one durable pull consumer); nothing is done twice.
+"""Scale out: two processes of every service and two gateways, sharing each service's
+database and durable consumers. NATS spreads the requests between them (micro endpoints in
+queue group "q") and JetStream the events (both fetch from one durable pull consumer); the
+gateways share their Idempotency-Key store; nothing is done twice.
 
 What each process did is read from `$SRV.STATS.<service>`, which every process of a NATS micro
 service answers for itself: requests per endpoint, and (on the health endpoint's `data`) how
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import nats
 import pytest
 
@@ -62,12 +65,13 @@ def consumed(stats: dict[str, Any]) -> dict[str, int]:
                          indirect=True)
 def test_two_processes_of_every_service_share_the_work(
         start_faulty: Callable[..., Running], figures: Callable[[str], None]) -> None:
-    running = start_faulty(replicas=REPLICAS)
+    running = start_faulty(replicas=REPLICAS, gateways=REPLICAS)
     stack = running.stack
-    assert sorted(n for n in stack.procs if n not in ("devissuer", "gateway")) == sorted(
-        name for service in SERVICES for name in stack.processes(service))
+    assert sorted(n for n in stack.procs if n != "devissuer") == sorted(
+        [*stack.gateway_names(), *(name for service in SERVICES
+                                   for name in stack.processes(service))])
     register_staff(stack)
-    burst = Burst(stack.gateway_url, TOTAL, CONCURRENCY, keyless_every=0)
+    burst = Burst(stack.gateway_urls, TOTAL, CONCURRENCY, keyless_every=0)
 
     async def no_faults(_: Burst) -> None:
         return None
@@ -91,6 +95,20 @@ def test_two_processes_of_every_service_share_the_work(
 
     assert len(accepted) == TOTAL
     assert ledger.problems(accepted, []) == []
+    # gateways: each accepted grievances; a retry with the same key at the other gateway is
+    # answered from the shared store, with the same reference, and files nothing
+    per_gateway = Counter(a.gateway for a in burst.attempts if a.status == 201)
+    assert sorted(per_gateway) == sorted(stack.gateway_urls), per_gateway
+    assert all(n > 0 for n in per_gateway.values()), per_gateway
+    for outcome in burst.outcomes[:5]:
+        accepted_by = next(a.gateway for a in outcome.attempts if a.status == 201)
+        other = next(url for url in stack.gateway_urls if url != accepted_by)
+        again = httpx.post(f"{other}/api/v1/reports", json=burst.body(outcome),
+                           headers={"Idempotency-Key": outcome.key or ""}, timeout=30)
+        assert again.status_code == 201, again.text
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert again.json()["reference"] == outcome.reference
+    assert settle(running.urls, accepted).problems(accepted, []) == []
     for service, replies in stats.items():
         assert len({s["id"] for s in replies}) == REPLICAS, f"{service}: {len(replies)} answered"
     # requests: both intake processes took submissions, and together exactly the ones sent

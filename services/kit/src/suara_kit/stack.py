@@ -62,20 +62,32 @@ class Stack:
     database_urls: dict[str, str] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
     replicas: int = 1
+    gateways: int = 1  # gateway processes ("gateway", "gateway.2", …), each on a port of its own
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     nats: NatsServer | None = None
+    gateway_ports: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.var_dir = self.var_dir.resolve()
         self.gateway_port = self.gateway_port or free_port()
         self.issuer_port = self.issuer_port or free_port()
-        if self.replicas < 1:
-            raise ValueError("replicas: at least 1")
+        if self.replicas < 1 or self.gateways < 1:
+            raise ValueError("replicas, gateways: at least 1")
+        self.gateway_ports = [self.gateway_port] + [free_port() for _ in range(self.gateways - 1)]
         (self.var_dir / "log").mkdir(parents=True, exist_ok=True)
 
     @property
     def gateway_url(self) -> str:
+        """The first gateway's URL."""
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        """Every gateway's URL, the first first."""
+        return [f"http://127.0.0.1:{port}" for port in self.gateway_ports]
+
+    def gateway_names(self) -> list[str]:
+        return ["gateway"] + [f"gateway.{i}" for i in range(2, self.gateways + 1)]
 
     @property
     def issuer_url(self) -> str:
@@ -108,9 +120,11 @@ class Stack:
         """The names of a service's processes: "intake", then "intake.2" and so on."""
         return [service] + [f"{service}.{i}" for i in range(2, self.replicas + 1)]
 
-    def _spawn(self, name: str, module: str, *args: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, module: str, *args: str,
+               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with (self.var_dir / "log" / f"{name}.log").open("ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", module, *args], env=self.env(),
+            proc = subprocess.Popen([sys.executable, "-m", module, *args],
+                                    env=self.env() | (env or {}),
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         return proc
@@ -127,7 +141,8 @@ class Stack:
         wait_for_port(self.issuer_port, timeout=30, proc=issuer)
         for service in SERVICES:  # one process each first: it migrates the database
             self.start_service(service)
-        self.start_gateway()
+        for name in self.gateway_names():
+            self.start_gateway(name)
         self.wait_ready(timeout)
         if self.replicas > 1:  # the others once it is at the newest revision (no race on DDL)
             for service in SERVICES:
@@ -158,12 +173,14 @@ class Stack:
             raise RuntimeError(f"{name} is running")
         self._spawn(name, SERVICES[service_of(name)][0])
 
-    def start_gateway(self) -> None:
-        """(Re)start the gateway and wait until it listens."""
-        if "gateway" in self.procs and self.procs["gateway"].poll() is None:
-            raise RuntimeError("gateway is running")
-        gateway = self._spawn("gateway", "suara_gateway")
-        wait_for_port(self.gateway_port, timeout=30, proc=gateway)
+    def start_gateway(self, name: str = "gateway") -> None:
+        """(Re)start a gateway ("gateway", or "gateway.2" and so on) and wait until it
+        listens."""
+        if name in self.procs and self.procs[name].poll() is None:
+            raise RuntimeError(f"{name} is running")
+        port = self.gateway_ports[self.gateway_names().index(name)]
+        gateway = self._spawn(name, "suara_gateway", env={"SUARA_GATEWAY_PORT": str(port)})
+        wait_for_port(port, timeout=30, proc=gateway)
 
     def stop_nats(self, kill: bool = False) -> None:
         """Stop the stack's own nats-server (SIGTERM, or SIGKILL with `kill`), keeping its
