@@ -122,6 +122,7 @@ POLICIES: dict[str, Policy] = {
     # case work
     "GET /api/v1/cases": policy(HANDLER, "none", 200, content=True),
     "GET /api/v1/cases/{case_id}": policy(HANDLER, "case", 200, content=True),
+    "GET /api/v1/cases/{case_id}/history": policy(HANDLER, "case", 200, content=True),
     "POST /api/v1/cases/{case_id}/acknowledge": policy(  # fixtures are acknowledged: 409
         HANDLER, "case", 409, {"message": "Matrix: we have your report."}, content=True),
     "POST /api/v1/cases/{case_id}/transitions": policy(  # no such status: 422

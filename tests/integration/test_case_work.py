@@ -85,6 +85,14 @@ async def test_a_handler_works_a_case_from_intake_to_closure(system: Any) -> Non
     assert await listed("status=closed&assigned_to=me") == [case_id]
     assert case_id not in await listed("status=received&status=acknowledged")
     assert case_id not in await listed("assigned_to=nobody")
+    assert case_id in await listed("issue=unpaid-wages&origin=ID&destination=MY")
+    assert case_id not in await listed("issue=abuse")
+    assert (await system.http.get(base, headers=ani)).status_code == 200
+    history = await system.http.get(f"{base}/history", headers=ani)
+    assert history.status_code == 200, history.text
+    assert [e["action"] for e in history.json()["events"]][:3] == ["open", "assign",
+                                                                   "status:acknowledged"]
+    assert [(e["action"], e["count"]) for e in history.json()["reads"]] == [("read", 1)]
     bad = await system.http.get("/api/v1/cases?cursor=not-a-cursor", headers=ani)
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"

@@ -399,6 +399,10 @@ class RemedyRoutes(_Msg):
 
 
 # case-management
+ISSUE_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"  # an intake category's value
+COUNTRY_OR_OTHER = r"^([A-Z]{2}|other)$"
+
+
 class CaseListQuery(_Msg):
     """One page of the organisation's triage queue (high risk first, then the nearest
     acknowledgement deadline), optionally filtered."""
@@ -409,6 +413,13 @@ class CaseListQuery(_Msg):
     risk: RiskLevel | None = Field(default=None, description="only cases of this risk level")
     assigned_to: str | None = Field(default=None, max_length=255, description=(
         "only cases assigned to this account; 'me' for the caller, 'nobody' for unassigned"))
+    issue: str | None = Field(default=None, pattern=ISSUE_CODE, description=(
+        "only cases about this issue (an intake category): as coded, or as the reporter chose "
+        "while the case is not coded"))
+    origin: str | None = Field(default=None, pattern=COUNTRY_OR_OTHER, description=(
+        "only cases of workers from this country: the coded corridor, else as reported"))
+    destination: str | None = Field(default=None, pattern=COUNTRY_OR_OTHER, description=(
+        "only cases of workers working in this country: the coded corridor, else as reported"))
     limit: int = Field(default=50, ge=1, le=200)
     cursor: str | None = Field(default=None, max_length=512, description=(
         "the `next_cursor` of the previous page"))
@@ -518,6 +529,12 @@ class CaseSummary(_Msg):
         "the next deadlines: acknowledge, feedback (3 months after acknowledging), update "
         "(the reporter hears from us at least every 30 days)"))
     overdue: list[str] = Field(default=[], description="deadlines already missed")
+    issues: list[str] = Field(default=[], description=(
+        "what the case is about: the coded issues, else the categories the reporter chose"))
+    origin: str | None = Field(default=None, description=(
+        "the worker's country: coded, else as reported"))
+    destination: str | None = Field(default=None, description=(
+        "where the worker works: coded, else as reported"))
 
 
 class CaseMessageView(_Msg):
@@ -552,6 +569,36 @@ class CaseDetail(CaseSummary):
     decided_by: str | None = None
     appeal_against: str | None = None
     closed_on: date | None = None
+    allowed_transitions: list[str] = Field(default=[], description=(
+        "the statuses the case may move to next, from the lifecycle's transitions table; a "
+        "move may still need more (closing needs the case coded, withdrawing and an appeal a "
+        "reason, acknowledging a message to the reporter)"))
+
+
+class CaseHistoryQuery(_Msg):
+    actor: Actor
+    case_id: UUID
+
+
+class HistoryEntry(_Msg):
+    """One line of a case's audit log, as staff see it: the day, never the time."""
+
+    on: date
+    actor: str = Field(description="a staff account id, or 'system' or 'reporter'")
+    action: str = Field(description="e.g. open, read, assign, status:acknowledged, message")
+    count: int = Field(default=1, ge=1, description=(
+        "the same person did the same that day this many times in a row"))
+
+
+class CaseHistory(_Msg):
+    """What happened to a case and who read it, from its audit log."""
+
+    events: list[HistoryEntry] = Field(description=(
+        "every change, message and refusal, oldest first (reads are in `reads`)"))
+    reads: list[HistoryEntry] = Field(description=(
+        "who read the case (its content, referrals, shares or sealed identity), newest first"))
+    left_out: int = Field(default=0, description=(
+        "older entries not listed: the newest 500 events and 500 reads are"))
 
 
 class CaseList(_Msg):

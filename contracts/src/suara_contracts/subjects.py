@@ -39,6 +39,7 @@ class Rpc:
     CASES: Final = "suara.rpc.cases.v1"
     CASES_LIST: Final = f"{CASES}.list"
     CASES_GET: Final = f"{CASES}.get"
+    CASES_HISTORY: Final = f"{CASES}.history"
     CASES_ACKNOWLEDGE: Final = f"{CASES}.acknowledge"
     CASES_TRANSITION: Final = f"{CASES}.transition"
     CASES_ASSIGN: Final = f"{CASES}.assign"

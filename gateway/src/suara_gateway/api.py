@@ -9,11 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, UploadFile, status
 
 from suara_contracts.rpc import (
+    COUNTRY_OR_OTHER,
+    ISSUE_CODE,
     MAX_VERSION,
     AcknowledgeCase,
     ApproveForm,
     AssignCase,
     CaseDetail,
+    CaseHistory,
+    CaseHistoryQuery,
     CaseList,
     CaseListQuery,
     CaseMessageView,
@@ -307,6 +311,12 @@ async def list_cases(
     risk: Annotated[Literal["normal", "high"] | None, Query()] = None,
     assigned_to: Annotated[str | None, Query(max_length=255, description=(
         "an account id, 'me', or 'nobody' for unassigned cases"))] = None,
+    issue: Annotated[str | None, Query(pattern=ISSUE_CODE, description=(
+        "an intake category, e.g. unpaid-wages: as coded, else as the reporter chose"))] = None,
+    origin: Annotated[str | None, Query(pattern=COUNTRY_OR_OTHER, description=(
+        "the worker's country (ISO 3166-1 alpha-2 or 'other'), coded else as reported"))] = None,
+    destination: Annotated[str | None, Query(pattern=COUNTRY_OR_OTHER, description=(
+        "the country they work in, coded else as reported"))] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512, description=(
         "the previous page's next_cursor"))] = None,
@@ -314,14 +324,21 @@ async def list_cases(
     """Your organisation's cases, highest risk and nearest deadline first, one page at a time
     (`next_cursor` until the last page)."""
     return await rpc(S.CASES_LIST, CaseListQuery(
-        actor=actor, status=status or [], risk=risk, assigned_to=assigned_to, limit=limit,
-        cursor=cursor), CaseList)
+        actor=actor, status=status or [], risk=risk, assigned_to=assigned_to, issue=issue,
+        origin=origin, destination=destination, limit=limit, cursor=cursor), CaseList)
 
 
 @router.get("/cases/{case_id}", tags=["case handler"], responses=STAFF)
 async def get_case(case_id: UUID, actor: HandlerDep, rpc: RpcDep) -> CaseDetail:
     """One case with the report's answers (the read is audited)."""
     return await rpc(S.CASES_GET, CaseQuery(actor=actor, case_id=case_id), CaseDetail)
+
+
+@router.get("/cases/{case_id}/history", tags=["case handler"], responses=STAFF)
+async def case_history(case_id: UUID, actor: HandlerDep, rpc: RpcDep) -> CaseHistory:
+    """What happened to the case and who read it, from its audit log (days, not times)."""
+    return await rpc(S.CASES_HISTORY, CaseHistoryQuery(actor=actor, case_id=case_id),
+                     CaseHistory)
 
 
 @router.post("/cases/{case_id}/acknowledge", tags=["case handler"],

@@ -15,7 +15,7 @@ from suara_cases.models import AuditEntry, Case, CaseMessage
 from suara_cases.settings import CasesSettings
 from suara_cases.states import CaseStatus
 from suara_contracts.events import SubmissionReceived
-from suara_contracts.rpc import Actor, CaseListQuery
+from suara_contracts.rpc import Actor, CaseListQuery, CodeCase
 from suara_kit.clock import today
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -230,3 +230,49 @@ async def test_acknowledge_twice_is_conflict(db: Database) -> None:
         notes = list((await session.exec(select(CaseMessage))).all())
         bodies = await content.bodies_of(session, await session.get(Case, case.id), notes)
     assert list(bodies.values()) == ["first"]
+
+
+async def test_the_queue_filters_by_issue_and_corridor_as_coded_else_as_reported(
+        db: Database) -> None:
+    wages = await open_case(db, reference="SU-FLTR-0001", answers={
+        "categories": ["unpaid-wages", "no-rest-day"], "origin": "ID", "country": "MY"})
+    passport = await open_case(db, reference="SU-FLTR-0002", answers={
+        "categories": ["document-retention"], "origin": "PH", "country": "MY"})
+    other = await open_case(db, reference="SU-FLTR-0003", answers={
+        "categories": ["other"], "origin": "other", "country": "HK"})
+    recoded = await open_case(db, reference="SU-FLTR-0004", answers={
+        "categories": ["unpaid-wages"], "origin": "ID", "country": "MY"})
+    async with db.transaction() as session:
+        await work.code(session, HANDLER, CodeCase(
+            actor=HANDLER, case_id=recoded.id, issues=["recruitment-fees"], origin="KH",
+            destination="TH", respondent="Agency", respondent_kind="agency"), 3, 90)
+
+    async def found(**filters: Any) -> list[Any]:
+        async with db.transaction() as session:
+            page = await service.list_cases(session, CaseListQuery(actor=HANDLER, **filters))
+        return sorted(c.reference for c in page.items)
+
+    assert await found(issue="unpaid-wages") == [wages.reference]  # the coded issue wins
+    assert await found(issue="recruitment-fees") == [recoded.reference]
+    assert await found(issue="other") == [other.reference]  # not the country "other"
+    assert await found(issue="no_rest") == []  # matched whole, no wildcard
+    assert await found(origin="ID") == [wages.reference]
+    assert await found(origin="KH", destination="TH") == [recoded.reference]
+    assert await found(destination="MY") == [wages.reference, passport.reference]
+    assert await found(destination="MY", issue="document-retention") == [passport.reference]
+    async with db.transaction() as session:
+        queue = (await service.list_cases(session, CaseListQuery(actor=HANDLER))).items
+    shown = {c.reference: (c.issues, c.origin, c.destination) for c in queue}
+    assert shown[wages.reference] == (["unpaid-wages", "no-rest-day"], "ID", "MY")
+    assert shown[recoded.reference] == (["recruitment-fees"], "KH", "TH")
+
+
+async def test_a_case_says_which_statuses_it_may_move_to(db: Database) -> None:
+    case = await open_case(db)
+    async with db.transaction() as session:
+        detail = await service.get_case(session, HANDLER, case.id)
+    assert detail.allowed_transitions == ["acknowledged", "withdrawn"]
+    async with db.transaction() as session:
+        await work.acknowledge(session, HANDLER, case.id, "We have your report.")
+        detail = await service.get_case(session, HANDLER, case.id)
+    assert detail.allowed_transitions == ["in-assessment", "withdrawn"]

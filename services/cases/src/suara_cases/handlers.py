@@ -15,6 +15,7 @@ from suara_cases import (
     content,
     deadlines,
     escalations,
+    history,
     identity,
     liaison,
     referrals,
@@ -37,6 +38,8 @@ from suara_contracts.rpc import (
     AcknowledgeCase,
     AssignCase,
     CaseDetail,
+    CaseHistory,
+    CaseHistoryQuery,
     CaseList,
     CaseListQuery,
     CaseMessageView,
@@ -77,6 +80,10 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
     async def get_case(query: CaseQuery) -> CaseDetail:
         async with app.transaction() as session:
             return await service.get_case(session, query.actor, query.case_id, policy)
+
+    async def case_history(query: CaseHistoryQuery) -> CaseHistory:
+        async with app.transaction() as session:
+            return await history.of_case(session, query.actor, query.case_id)
 
     def emit_outcome(session: AsyncSession, outcome: work.Outcome) -> None:
         if outcome.changed:
@@ -191,6 +198,7 @@ def build(settings: CasesSettings | None = None) -> ServiceApp:
 
     app.rpc(Rpc.CASES_LIST, CaseListQuery, list_cases)
     app.rpc(Rpc.CASES_GET, CaseQuery, get_case)
+    app.rpc(Rpc.CASES_HISTORY, CaseHistoryQuery, case_history)
     app.rpc(Rpc.CASES_ACKNOWLEDGE, AcknowledgeCase, acknowledge)
     app.rpc(Rpc.CASES_TRANSITION, TransitionCase, transition)
     app.rpc(Rpc.CASES_ASSIGN, AssignCase, assign)

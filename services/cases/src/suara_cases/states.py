@@ -48,3 +48,9 @@ def check_transition(current: str, target: CaseStatus) -> None:
         moves = ", ".join(sorted(allowed)) or "none"
         raise Conflict(f"A case that is '{current}' cannot become '{target}'. "
                        f"Allowed from '{current}': {moves}.", current=current, target=target)
+
+
+def allowed_from(current: str) -> list[str]:
+    """The statuses a case that is `current` may move to, in lifecycle order."""
+    allowed = TRANSITIONS[CaseStatus(current)]
+    return [status.value for status in CaseStatus if status in allowed]
