@@ -91,6 +91,19 @@ async def _plan(session: AsyncSession, subject: str, event: BaseModel) -> list[p
 async def planned(session: AsyncSession, event_id: UUID, subject: str,
                   event: BaseModel) -> list[Notification]:
     """Store every notification `event` makes: to staff, to the reporter, to partners."""
+    if isinstance(event, CaseOpened):
+        # Consumed in batches (one transaction per fetch). Planning an opened case reads staff,
+        # contacts, webhooks and the case index, none of which another opened case changes, so
+        # its lookups flush nothing: the batch's rows are inserted together at commit. A case
+        # or notification twice in one batch fails on its unique key, and the consumer then
+        # plans the events one by one.
+        with session.no_autoflush:
+            return await _planned(session, event_id, subject, event)
+    return await _planned(session, event_id, subject, event)
+
+
+async def _planned(session: AsyncSession, event_id: UUID, subject: str,
+                   event: BaseModel) -> list[Notification]:
     stored = await delivery.enqueue(session, event_id, await _plan(session, subject, event))
     now = utcnow()
     bodies = [(organisation, kind, partner_events.payload(kind, data, now))
