@@ -186,7 +186,7 @@ class Usage:
         """name → (% of one core over the run, peak MiB)."""
         self._stop.set()
         self._thread.join()
-        elapsed = time.perf_counter() - self._began
+        elapsed = self.elapsed = time.perf_counter() - self._began
         used = {name: ((_cpu_seconds(pid) - self._start[name]) / elapsed * 100,
                        self.peak[name]) for name, pid in self.pids.items()}
         servers = sum(cpu - self._servers.get(pid, 0.0) for pid, cpu in _servers().items())
@@ -292,9 +292,15 @@ def run_system(backend: str, count: int, clients: int, dsn: str) -> float:
     print(f"  lag to case open   p50 {pct(lags, .5) * 1e3:6.0f} ms, p95 {pct(lags, .95) * 1e3:6.0f}"
           f" ms, max {max(lags, default=0) * 1e3:6.0f} ms"
           + (f"; {missing} cases not seen" if missing else ""))
+    per_grievance = {name: cpu / 100 * usage.elapsed / count * 1e3
+                     for name, (cpu, _) in used.items()}
     for name, (cpu, rss) in used.items():
         memory = f"   peak {rss:6.0f} MiB" if rss == rss else ""
-        print(f"  {name:26s} CPU {cpu:5.0f} %{memory}")
+        print(f"  {name:26s} CPU {cpu:5.0f} %  {per_grievance[name]:5.1f} ms/grievance{memory}")
+    spent = sum(ms for name, ms in per_grievance.items() if name != "whole machine")
+    print(f"  CPU per grievance, Suara's processes and servers: {spent:.1f} ms "
+          f"(the machine's {os.cpu_count()} cores give {1e3 * (os.cpu_count() or 1) / spent:.0f}"
+          " grievances/s at most, before the load generator's share)")
     return rate
 
 
