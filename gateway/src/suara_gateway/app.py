@@ -69,6 +69,8 @@ def create_app(settings: GatewaySettings | None = None,
         finally:
             if rates is not None:
                 await rates.stop()
+            if app.state.idempotency.liveness is not None:
+                await app.state.idempotency.liveness.stop()
             await nc.close()
             await app.state.console.aclose()
             if validator is None:

@@ -15,8 +15,12 @@ partners should send one on every POST. Without the header a POST runs as it alw
   carries a replay key derived from this entry (`suara_kit.replay`), so the retry's calls get the
   service's stored replies (or a 409 while the first run still holds them) instead of running
   again.
-* A request still marked as running after `abandon_after` (its gateway died mid-request) is
-  taken over by the next retry.
+* A request still marked as running by a gateway that is gone (it died mid-request) is taken
+  over by the next retry, at any gateway. Each gateway keeps a heartbeat in the `SUARA_GATEWAYS`
+  bucket (`Liveness`: rewritten every 5 s, gone 15 s after the last); a running entry names its
+  gateway, and a retry that finds that gateway's heartbeat gone takes the entry over, so a
+  crashed gateway holds its clients' retries back for 15 s at most. An entry of a live gateway,
+  or one written before entries named their gateway, is taken over after `abandon_after`.
 
 Keys are per caller and path. A bearer token's issuer, subject and client (`iss`, `sub`, `azp`)
 name the caller; they are read without verification only to find the entry, and the token is
@@ -39,14 +43,17 @@ what the caller asked to have deduplicated is not run without it. Nothing about 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +79,9 @@ log = logging.getLogger(__name__)
 BUCKET = "SUARA_IDEMPOTENCY"
 TTL_SECONDS = 24 * 3600
 ABANDONED_AFTER = 60.0
+GATEWAYS_BUCKET = "SUARA_GATEWAYS"
+HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_TTL = 15  # seconds a heartbeat lasts: three missed beats
 ANONYMOUS = "anonymous"
 ANONYMOUS_MIN_LENGTH = 16
 HEADER = "Idempotency-Key"
@@ -176,15 +186,68 @@ def fingerprint(scope: Scope, body: bytes) -> str:
     return digest.hexdigest()
 
 
+class Liveness:
+    """This gateway's heartbeat in `SUARA_GATEWAYS`, and a look at another gateway's. The
+    instance id is random per process start; the entry says nothing but that it runs."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv, self.instance = kv, uuid.uuid4().hex
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Beat once now (before any request names this instance), then every 5 s."""
+        await self.kv.put(self.instance, b"1")
+        self._task = asyncio.create_task(self._beat(), name="gateway-heartbeat")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self.kv.put(self.instance, b"1")
+            except NATS_ERRORS as exc:  # NATS away: the next beat tries again
+                log.warning("gateway heartbeat not written (%s)", type(exc).__name__)
+
+    async def stop(self) -> None:
+        """Stop beating and say so: this gateway's running entries are free at once."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        with contextlib.suppress(*NATS_ERRORS):
+            await self.kv.delete(self.instance)
+
+    async def gone(self, instance: str) -> bool:
+        """Whether that gateway stopped beating (False when NATS cannot tell)."""
+        try:
+            entry = await self.kv.get(instance)
+        except KeyNotFoundError:
+            return True
+        except NATS_ERRORS:
+            return False
+        return not entry.value  # a deleted entry reads empty
+
+
+async def liveness_bucket(nc: Client, replicas: int = 1) -> KeyValue:
+    """The gateways' heartbeats: kept in memory, each entry gone 15 s after its last beat."""
+    js = nc.jetstream()
+    try:
+        return await js.key_value(GATEWAYS_BUCKET)
+    except BucketNotFoundError:
+        return await js.create_key_value(KeyValueConfig(
+            bucket=GATEWAYS_BUCKET, description="gateway heartbeats", history=1,
+            ttl=HEARTBEAT_TTL, storage=StorageType.MEMORY, replicas=replicas))
+
+
 class IdempotencyStore:
     """The bucket, and the secrets that seal what it keeps."""
 
     def __init__(self, kv: KeyValue, secret: str, previous: Sequence[str] = (),
                  max_value: int = 1024 * 1024, abandon_after: float = ABANDONED_AFTER,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 liveness: Liveness | None = None) -> None:
         Sealer(secret, previous)  # refuse an unusable secret at start, not per request
         self.kv, self._secret, self._previous = kv, secret, tuple(previous)
         self.max_value, self.abandon_after, self._clock = max_value, abandon_after, clock
+        self.liveness = liveness
 
     def replay_base(self, slot: Slot, request: str) -> bytes:
         """The secret from which the request's service calls derive their replay keys: the
@@ -196,13 +259,18 @@ class IdempotencyStore:
         return Sealer(self._secret, self._previous, info=_INFO + slot.key)
 
     def _running(self) -> bytes:
-        return _RUNNING + str(int(self._clock())).encode()
+        """A running entry: when it started and, with a heartbeat, which gateway runs it."""
+        owner = f":{self.liveness.instance}" if self.liveness else ""
+        return _RUNNING + f"{int(self._clock())}{owner}".encode()
 
-    def _abandoned(self, value: bytes) -> bool:
+    async def _abandoned(self, value: bytes) -> bool:
+        started, _, owner = value[1:].decode("ascii", "replace").partition(":")
         try:
-            return self._clock() - int(value[1:]) > self.abandon_after
+            if self._clock() - int(started) > self.abandon_after:
+                return True
         except ValueError:
             return True
+        return bool(owner) and self.liveness is not None and await self.liveness.gone(owner)
 
     async def begin(self, slot: Slot, request: str) -> Claimed | Stored:
         """Claim the key for this request, or the stored answer to it; Conflict while another
@@ -219,7 +287,7 @@ class IdempotencyStore:
             value = entry.value or b""
             if value[:1] == _DONE:
                 return self._stored(slot, request, value[1:])
-            if not self._abandoned(value):
+            if not await self._abandoned(value):
                 break
             try:
                 return Claimed(await self.kv.update(slot.name, self._running(),
@@ -284,13 +352,16 @@ async def bucket(nc: Client, replicas: int = 1) -> KeyValue:
 
 
 async def open_store(nc: Client, settings: GatewaySettings) -> IdempotencyStore:
-    """The gateway's store. A request makes a few service calls in a row at most, so one
-    running much longer than the RPC timeout has lost its gateway."""
+    """The gateway's store, with its heartbeat beating (`store.liveness.stop()` at shutdown).
+    A request makes a few service calls in a row at most, so one running much longer than the
+    RPC timeout has lost its gateway."""
+    liveness = Liveness(await liveness_bucket(nc, settings.nats_replicas))
+    await liveness.start()
     return IdempotencyStore(
         await bucket(nc, settings.nats_replicas), settings.idempotency_key.get_secret_value(),
         [key.get_secret_value() for key in settings.idempotency_previous_keys],
         max_value=nc.max_payload - 4096,
-        abandon_after=max(ABANDONED_AFTER, 4 * settings.rpc_timeout))
+        abandon_after=max(ABANDONED_AFTER, 4 * settings.rpc_timeout), liveness=liveness)
 
 
 async def _read_body(receive: Receive) -> bytes | None:
