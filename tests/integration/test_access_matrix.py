@@ -157,6 +157,10 @@ POLICIES: dict[str, Policy] = {
         "parties": [{"role": "worker", "alias": "Matrix worker", "timezone": "Matrix/Nowhere"}]},
         content=True),
     "GET /api/v1/cases/{case_id}/mediations": policy(MEDIATOR, "case-org", 200, content=True),
+    # the organisation's mediations (parties by alias) and its sessions in a window (none given:
+    # 422)
+    "GET /api/v1/mediations": policy(MEDIATOR, "none", 200, content=True),
+    "GET /api/v1/bookings": policy(MEDIATOR, "none", 422, content=True),
     "GET /api/v1/mediations/{mediation_id}": policy(MEDIATOR, "none", 404, content=True),
     "POST /api/v1/mediations/{mediation_id}/holds": policy(MEDIATOR, "none", 422, {},
                                                            content=True),

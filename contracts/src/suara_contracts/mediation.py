@@ -93,6 +93,10 @@ class ResourceBody(_Msg):
     minimum_notice_minutes: int = Field(default=0, ge=0, le=43_200)
     booking_horizon_days: int = Field(default=90, ge=1, le=730)
     active: bool = True
+    account: str | None = Field(default=None, min_length=1, max_length=255, description=(
+        "the staff account (the `sub` of their token) of the mediator or interpreter this "
+        "resource is, so their own availability and sessions can be found; a mediator links "
+        "only their own account, an administrator anyone's; one resource per account"))
 
     @field_validator("languages")
     @classmethod
@@ -317,3 +321,37 @@ class MediationView(MediationBody):
 
 class MediationList(_Msg):
     items: list[MediationView]
+
+
+class MediationsQuery(_Msg):
+    """The organisation's mediations, newest first, without their bookings."""
+
+    actor: Actor
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+WINDOW_MAX_DAYS = 42
+
+
+class BookingsQuery(_Msg):
+    """Holds and bookings starting in [starts_from, starts_before): a calendar's week."""
+
+    actor: Actor
+    starts_from: datetime
+    starts_before: datetime
+    mine: bool = Field(default=False, description=(
+        "only those taking a resource linked to the caller's own account"))
+
+    _aware_times = field_validator("starts_from", "starts_before")(_aware)
+
+    @model_validator(mode="after")
+    def _window(self) -> BookingsQuery:
+        if self.starts_before <= self.starts_from:
+            raise ValueError("starts_before must be after starts_from")
+        if (self.starts_before - self.starts_from).days > WINDOW_MAX_DAYS:
+            raise ValueError(f"a window of at most {WINDOW_MAX_DAYS} days")
+        return self
+
+
+class BookingList(_Msg):
+    items: list[BookingView]

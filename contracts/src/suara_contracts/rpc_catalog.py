@@ -40,7 +40,9 @@ from suara_contracts.liaison import (
     ShareWithLiaison,
 )
 from suara_contracts.mediation import (
+    BookingList,
     BookingQuery,
+    BookingsQuery,
     BookingView,
     BookSlot,
     CancelBooking,
@@ -50,6 +52,7 @@ from suara_contracts.mediation import (
     CreateResource,
     MediationList,
     MediationQuery,
+    MediationsQuery,
     MediationView,
     PlaceHold,
     RecordNoShow,
@@ -221,6 +224,8 @@ RPC_TYPES: Final[dict[str, tuple[type[BaseModel], type[BaseModel]]]] = {
     Rpc.MEDIATION_RESPOND: (RecordResponse, BookingView),
     Rpc.MEDIATION_NO_SHOW: (RecordNoShow, BookingView),
     Rpc.MEDIATION_BOOKING_GET: (BookingQuery, BookingView),
+    Rpc.MEDIATION_BOOKINGS: (BookingsQuery, BookingList),
+    Rpc.MEDIATION_LIST: (MediationsQuery, MediationList),
     Rpc.MEDIATION_PROPOSE_SLOTS: (ProposeSlots, SlotProposals),
     Rpc.MEDIATION_INVITE: (InviteQuery, InviteFile),
     Rpc.MEDIATION_AGREEMENT_DRAFT: (DraftAgreement, AgreementView),

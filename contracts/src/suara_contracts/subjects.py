@@ -88,6 +88,8 @@ class Rpc:
     MEDIATION_RESPOND: Final = f"{MEDIATION}.respond"
     MEDIATION_NO_SHOW: Final = f"{MEDIATION}.no-show"
     MEDIATION_BOOKING_GET: Final = f"{MEDIATION}.booking-get"
+    MEDIATION_BOOKINGS: Final = f"{MEDIATION}.bookings"
+    MEDIATION_LIST: Final = f"{MEDIATION}.mediations"
     MEDIATION_PROPOSE_SLOTS: Final = f"{MEDIATION}.propose-slots"
     MEDIATION_INVITE: Final = f"{MEDIATION}.invite"
     MEDIATION_AGREEMENT_DRAFT: Final = f"{MEDIATION}.agreement-draft"

@@ -8,15 +8,19 @@ with another body is a 409."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
+from pydantic import ValidationError
 
 from suara_contracts.invites import InviteFile, InviteQuery
 from suara_contracts.mediation import (
     IDEMPOTENCY_KEY,
+    BookingList,
     BookingQuery,
+    BookingsQuery,
     BookingView,
     BookSlot,
     CancelBody,
@@ -29,6 +33,7 @@ from suara_contracts.mediation import (
     MediationBody,
     MediationList,
     MediationQuery,
+    MediationsQuery,
     MediationView,
     NoShowBody,
     PlaceHold,
@@ -49,6 +54,7 @@ from suara_contracts.rpc import Actor
 from suara_contracts.subjects import Rpc as S
 from suara_gateway.deps import MediatorDep, Rpc, RpcDep, require_any_role
 from suara_gateway.schemas import Public, problem_responses
+from suara_kit.messaging import validation_problem
 
 router = APIRouter(prefix="/api/v1", tags=["mediator"], responses=problem_responses(422, 503))
 STAFF = problem_responses(401, 403, 404)
@@ -104,6 +110,32 @@ async def case_mediations(case_id: UUID, actor: MediatorDep, rpc: RpcDep) -> Med
     """A case's mediations with their parties."""
     query = CaseMediationsQuery(actor=actor, case_id=case_id)
     return await rpc(S.MEDIATION_OF_CASE, query, MediationList)
+
+
+@router.get("/mediations", responses=STAFF)
+async def list_mediations(actor: MediatorDep, rpc: RpcDep,
+                          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MediationList:
+    """Your organisation's mediations with their parties, newest first (without bookings)."""
+    return await rpc(S.MEDIATION_LIST, MediationsQuery(actor=actor, limit=limit), MediationList)
+
+
+@router.get("/bookings", responses=STAFF)
+async def list_bookings(
+        actor: MediatorDep, rpc: RpcDep,
+        starts_from: Annotated[datetime, Query(description=(
+            "the window's start, with a UTC offset (encode `+` as %2B)"))],
+        starts_before: Annotated[datetime, Query(description=(
+            "the window's end (excluded); at most 42 days after its start"))],
+        mine: Annotated[bool, Query(description=(
+            "only those taking a resource linked to your account"))] = False) -> BookingList:
+    """Your organisation's holds and bookings that start in a window (a calendar's week),
+    earliest first, with each party's answer."""
+    try:
+        query = BookingsQuery(actor=actor, starts_from=starts_from, starts_before=starts_before,
+                              mine=mine)
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
+    return await rpc(S.MEDIATION_BOOKINGS, query, BookingList)
 
 
 @router.get("/mediations/{mediation_id}", responses=STAFF)

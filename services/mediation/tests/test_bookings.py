@@ -17,6 +17,7 @@ from sqlmodel import func, select
 
 from suara_contracts.events import CaseOpened
 from suara_contracts.mediation import (
+    BookingsQuery,
     BookingView,
     BookSlot,
     CancelBooking,
@@ -24,6 +25,7 @@ from suara_contracts.mediation import (
     CreateMediation,
     CreateResource,
     MediationQuery,
+    MediationsQuery,
     PlaceHold,
     RecordNoShow,
     RecordResponse,
@@ -465,3 +467,64 @@ async def test_no_slot_says_why(app: ServiceApp, case_id: UUID) -> None:
         async with app.db.transaction() as session:
             await proposals.propose(session, ProposeSlots(
                 actor=OUTSIDER, mediation_id=UUID(str(view.mediation_id))))
+
+
+# a staff member's own resource, the calendar's window and the organisation's mediations
+async def test_a_resource_is_linked_to_its_mediators_own_account_once(app: ServiceApp) -> None:
+    mine = await make_resource(app, account=MEDIATOR.subject)
+    listed = await run(app, resources.of_organisation, ResourcesQuery(actor=MEDIATOR))
+    assert [(r.resource_id, r.account) for r in listed.items] == [(mine, MEDIATOR.subject)]
+    with pytest.raises(Conflict, match="linked to the resource Mediator Aisyah already"):
+        await make_resource(app, name="Aisyah again", account=MEDIATOR.subject)
+    with pytest.raises(Forbidden, match="only to their own account"):
+        await make_resource(app, name="Colleague", account="mediator-2")
+    with pytest.raises(ValidationFailed) as info:
+        await make_resource(app, "room", "Room 2", account=MEDIATOR.subject)
+    assert info.value.extra["errors"][0]["field"] == "account"
+    colleague = await make_resource(app, name="Colleague", actor=ADMIN, account="mediator-2")
+    kept = await run(app, resources.update, UpdateResource(  # a mediator edits it, link kept
+        actor=MEDIATOR, resource_id=colleague, kind="mediator", name="Colleague B",
+        timezone="Asia/Kuala_Lumpur", account="mediator-2"))
+    assert kept.account == "mediator-2"
+
+
+async def test_a_calendar_window_lists_sessions_mine_or_the_organisations(
+        app: ServiceApp, mediation_id: UUID) -> None:
+    mine = await make_resource(app, account=MEDIATOR.subject)
+    other = await make_resource(app, name="Mediator Ben")
+    await book(app, **slot(mediation_id, [mine], at(10), "w-1"))
+    await book(app, **slot(mediation_id, [other], at(11, day=4), "w-2"))
+    await run(app, bookings.hold, PlaceHold(**slot(mediation_id, [mine], at(14, day=4), "w-3")),
+              app.emit)
+    await book(app, **slot(mediation_id, [mine], at(10, day=10), "w-4"))  # next week
+
+    def window(**more: Any) -> BookingsQuery:
+        return BookingsQuery(actor=MEDIATOR, starts_from=datetime(2026, 11, 30, tzinfo=KL),
+                             starts_before=datetime(2026, 12, 7, tzinfo=KL), **more)
+
+    everyone = await run(app, bookings.in_window, window())
+    assert [(b.starts_at.astimezone(KL).day, b.status) for b in everyone.items] == [
+        (3, "booked"), (4, "booked"), (4, "held")]
+    own = await run(app, bookings.in_window, window(mine=True))
+    assert [b.starts_at.astimezone(KL).day for b in own.items] == [3, 4]
+    assert {a.alias for a in own.items[0].attendance} == {"Worker A", "Employer HR",
+                                                         "Interpreter"}
+    assert (await run(app, bookings.in_window, BookingsQuery(
+        actor=OUTSIDER, starts_from=at(0, day=1), starts_before=at(0, day=8)))).items == []
+    with pytest.raises(Forbidden):
+        await run(app, bookings.in_window, window().model_copy(update={"actor": ADMIN}))
+    with pytest.raises(ValueError, match="at most 42 days"):
+        BookingsQuery(actor=MEDIATOR, starts_from=at(0, day=1), starts_before=at(0, day=1)
+                      + timedelta(days=43))
+
+
+async def test_the_organisations_mediations_newest_first(
+        app: ServiceApp, case_id: UUID, mediation_id: UUID) -> None:
+    second = await run(app, mediations.create, CreateMediation(
+        actor=MEDIATOR, case_id=case_id, mode="in-person", parties=PARTIES[:2]))
+    listed = await run(app, mediations.of_organisation, MediationsQuery(actor=MEDIATOR))
+    assert [m.mediation_id for m in listed.items] == [second.mediation_id, mediation_id]
+    assert [p.alias for p in listed.items[1].parties] == ["Worker A", "Employer HR",
+                                                          "Interpreter"]
+    assert (await run(app, mediations.of_organisation,
+                      MediationsQuery(actor=OUTSIDER))).items == []

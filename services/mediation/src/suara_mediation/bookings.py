@@ -31,7 +31,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from suara_contracts.events import PartyAttendance, PartyRef, SessionChanged
 from suara_contracts.mediation import (
     Attendance,
+    BookingList,
     BookingQuery,
+    BookingsQuery,
     BookingView,
     BookSlot,
     CancelBooking,
@@ -66,6 +68,7 @@ Emit = Callable[[AsyncSession, str, BaseModel], UUID]
 HELD, BOOKED, CANCELLED = "held", "booked", "cancelled"
 DEFAULT_HOLD_MINUTES = 15
 NO_SUCH_BOOKING = "No such hold or booking in your organisation."
+WINDOW_LIMIT = 500  # a calendar's weeks hold far fewer; a bound all the same
 
 
 # idempotency
@@ -239,6 +242,26 @@ async def get(session: AsyncSession, query: BookingQuery) -> BookingView:
     """One hold or booking."""
     row, mediation = await _booking_of(session, query.actor, query.booking_id, lock=False)
     return await view(session, row, mediation)
+
+
+async def in_window(session: AsyncSession, query: BookingsQuery) -> BookingList:
+    """The organisation's holds and bookings starting in the query's window, earliest first;
+    with `mine`, only those taking a resource linked to the caller's account."""
+    organisation = mediations.require_mediator(query.actor)
+    stmt = (select(Booking).where(Booking.organisation == organisation,
+                                  Booking.starts_at >= query.starts_from,
+                                  Booking.starts_at < query.starts_before)
+            .order_by(col(Booking.starts_at), col(Booking.id)).limit(WINDOW_LIMIT))
+    if query.mine:
+        own = (select(BookingResource.booking_id)
+               .join(Resource, col(Resource.id) == col(BookingResource.resource_id))
+               .where(Resource.organisation == organisation,
+                      Resource.account == query.actor.subject))
+        stmt = stmt.where(col(Booking.id).in_(own))
+    rows = list(await session.exec(stmt))
+    found = {m.id: m for m in await session.exec(select(Mediation).where(
+        col(Mediation.id).in_({r.mediation_id for r in rows})))} if rows else {}
+    return BookingList(items=[await view(session, r, found[r.mediation_id]) for r in rows])
 
 
 async def mediation_detail(session: AsyncSession, query: MediationQuery) -> MediationView:

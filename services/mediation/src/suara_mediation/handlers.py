@@ -16,6 +16,7 @@ from suara_contracts.events import CaseOpened, CaseShredded
 from suara_contracts.invites import InviteFile, InviteQuery
 from suara_contracts.mediation import (
     BookingQuery,
+    BookingsQuery,
     BookingView,
     BookSlot,
     CancelBooking,
@@ -24,6 +25,7 @@ from suara_contracts.mediation import (
     CreateMediation,
     CreateResource,
     MediationQuery,
+    MediationsQuery,
     PlaceHold,
     RecordNoShow,
     RecordResponse,
@@ -100,6 +102,8 @@ def build(settings: MediationSettings | None = None) -> ServiceApp:
     serve(Rpc.MEDIATION_OF_CASE, CaseMediationsQuery, mediations.of_case)
     serve(Rpc.MEDIATION_GET, MediationQuery, bookings.mediation_detail)
     serve(Rpc.MEDIATION_BOOKING_GET, BookingQuery, bookings.get)
+    serve(Rpc.MEDIATION_BOOKINGS, BookingsQuery, bookings.in_window)
+    serve(Rpc.MEDIATION_LIST, MediationsQuery, mediations.of_organisation)
     serve(Rpc.MEDIATION_HOLD, PlaceHold, hold)
     serve(Rpc.MEDIATION_BOOK, BookSlot, emitting(bookings.book))
     serve(Rpc.MEDIATION_CONFIRM, ConfirmHold, emitting(bookings.confirm))

@@ -14,6 +14,7 @@ from suara_contracts.mediation import (
     CreateMediation,
     Hours,
     MediationList,
+    MediationsQuery,
     MediationView,
     PartyView,
 )
@@ -121,3 +122,11 @@ async def of_case(session: AsyncSession, query: CaseMediationsQuery) -> Mediatio
                               .order_by(col(Mediation.id)))
     return MediationList(items=[view(r, await parties_of(session, r.id)) for r in rows])
 
+
+
+async def of_organisation(session: AsyncSession, query: MediationsQuery) -> MediationList:
+    """The mediator's organisation's mediations, newest first, without their bookings."""
+    organisation = require_mediator(query.actor)
+    rows = await session.exec(select(Mediation).where(Mediation.organisation == organisation)
+                              .order_by(col(Mediation.id).desc()).limit(query.limit))
+    return MediationList(items=[view(r, await parties_of(session, r.id)) for r in rows])

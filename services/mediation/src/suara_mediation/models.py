@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Text
+from sqlalchemy import JSON, Index, Text
 from sqlmodel import Field
 
 from suara_kit.audit import AuditRow
@@ -66,8 +66,13 @@ class Resource(Base, table=True):
     minimum_notice_minutes: int = 0
     booking_horizon_days: int = 90
     active: bool = True
+    account: str | None = Field(default=None, max_length=255)
     updated_by: str = Field(max_length=255)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+    # one resource per staff account in an organisation (NULLs, unlinked resources, repeat)
+    __table_args__ = (Index("ix_resource_organisation_account", "organisation", "account",
+                            unique=True),)
 
 
 class Mediation(Base, table=True):

@@ -27,11 +27,12 @@ from suara_contracts.mediation import (
 )
 from suara_contracts.rpc import Actor
 from suara_kit.clock import utcnow
-from suara_kit.errors import Forbidden, NotFound, ValidationFailed
+from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_mediation.models import Resource
 
 MANAGERS = frozenset({"mediator", "admin"})
+PEOPLE = frozenset({"mediator", "interpreter"})
 NO_SUCH_RESOURCE = "No such resource in your organisation."
 
 
@@ -86,6 +87,25 @@ def check_availability(body: ResourceBody) -> None:
         raise invalid(*problems)
 
 
+async def check_account(session: AsyncSession, organisation: str, actor: Actor,
+                        body: ResourceBody, current: Resource | None = None) -> None:
+    """The account a resource is linked to: a person's (mediator, interpreter); a mediator's
+    own unless an administrator links it, or it was linked so already; one resource each."""
+    account = body.account
+    if account is None:
+        return
+    if body.kind not in PEOPLE:
+        raise invalid(("account", "only a mediator or an interpreter is linked to an account"))
+    kept = current is not None and current.account == account
+    if account != actor.subject and "admin" not in actor.roles and not kept:
+        raise Forbidden("A mediator links a resource only to their own account.")
+    taken = (await session.exec(select(Resource).where(
+        Resource.organisation == organisation, Resource.account == account))).first()
+    if taken is not None and (current is None or taken.id != current.id):
+        raise Conflict(f"This account is linked to the resource {taken.name} already: change "
+                       "that one, or unlink it first.", resource_id=str(taken.id))
+
+
 def _manager_org(actor: Actor) -> str:
     if not MANAGERS & set(actor.roles):
         raise Forbidden("Only a mediator or an administrator manages resources.")
@@ -110,6 +130,7 @@ async def create(session: AsyncSession, command: CreateResource) -> ResourceView
     """Add a resource to the caller's organisation."""
     organisation = _manager_org(command.actor)
     check_availability(command)
+    await check_account(session, organisation, command.actor, command)
     row = Resource(id=uuid7(), organisation=organisation, updated_by=command.actor.subject,
                    updated_at=utcnow(), **_document(command))
     session.add(row)
@@ -124,6 +145,7 @@ async def update(session: AsyncSession, command: UpdateResource) -> ResourceView
     if row is None or row.organisation != organisation:
         raise NotFound(NO_SUCH_RESOURCE)
     check_availability(command)
+    await check_account(session, organisation, command.actor, command, row)
     for name, value in _document(command).items():
         setattr(row, name, value)
     row.updated_by, row.updated_at = command.actor.subject, utcnow()
