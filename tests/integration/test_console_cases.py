@@ -247,7 +247,7 @@ async def test_the_queue_puts_high_risk_first_with_deadlines_filters_and_pages(
 
 
 async def test_a_case_shows_its_answers_with_redactions_and_the_handler_replies(
-        system: Any, console: Callable[[], Browser]) -> None:
+        system: Any, console: Callable[[], Browser], monkeypatch: pytest.MonkeyPatch) -> None:
     case_id, reference, receipt = await report(system, PASSPORT)
     browser = console()
     await browser.sign_in("handler.tenaganita")
@@ -284,6 +284,19 @@ async def test_a_case_shows_its_answers_with_redactions_and_the_handler_replies(
 
     assert await eventually(in_inbox)
     assert "Wrote to the reporter" in after.text  # the timeline
+    later = "Please also tell us the name of the agency if you know it."
+    await browser.submit(after, f"/console/cases/{case_id}/reply", {"body": later})
+    monkeypatch.setattr(console_cases, "MESSAGES_SHOWN", 1)  # the conversation in pages
+    newest = await browser.get(f"/console/cases/{case_id}")
+    assert later in newest.text
+    assert answer not in newest.text
+    assert 'id="newer-messages"' not in newest.text
+    older = re.search(r'<a href="([^"]+)" id="older-messages"', newest.text)
+    assert older is not None
+    earlier = await browser.get(unescape(older[1]))
+    assert answer in earlier.text
+    assert later not in earlier.text
+    assert 'id="newer-messages"' in earlier.text
     reads = after.text.split('id="reads"', 1)[1]
     assert "<td>You</td><td>Read the case</td>" in reads  # who read it
 

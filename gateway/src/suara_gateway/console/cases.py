@@ -64,7 +64,7 @@ router = APIRouter(include_in_schema=False)
 HandlerSession = Annotated[ConsoleSession, Depends(require_console_role("case-handler"))]
 QUEUE = "/console/cases"
 PAGE_SIZE = 50
-MESSAGES_SHOWN = 40  # the newest; older ones on request, so a page stays light
+MESSAGES_SHOWN = 20  # a page of the conversation, newest first: every page stays light
 DONE = {
     "replied": N_("Your message is in the reporter's inbox."),
     "taken": N_("You took the case."), "assigned": N_("The case is handed to your colleague."),
@@ -275,13 +275,20 @@ async def case_page(request: Request, session: ConsoleSession, case_id: UUID, *,
                     problem: Refusal | None = None, status: int = 200) -> HTMLResponse:
     view = await load(request, session, case_id)
     done = request.query_params.get("done") if problem is None else None
-    everything = request.query_params.get("messages") == "all"
-    messages = view.case.messages if everything else view.case.messages[-MESSAGES_SHOWN:]
+    every = view.case.messages
+    skipped = min(_count(request.query_params.get("older")), max(len(every) - 1, 0))
+    messages = every[max(len(every) - skipped - MESSAGES_SHOWN, 0):len(every) - skipped]
     return render(request, "case.html", session.language, status=status, session=session,
                   view=view, case=view.case, labels=view.labels, today=today(),
                   problem=problem, notice=DONE.get(done or ""), messages=messages,
-                  earlier=len(view.case.messages) - len(messages),
+                  older=skipped + MESSAGES_SHOWN if len(every) > skipped + len(messages) else None,
+                  newer=max(skipped - MESSAGES_SHOWN, 0) if skipped else None,
                   respondent_kinds=RESPONDENT_KINDS, share_profiles=SHARE_PROFILES)
+
+
+def _count(value: str | None) -> int:
+    """A non-negative number from the address, 0 when it is not one."""
+    return int(value) if value and value.isdigit() and len(value) < 7 else 0
 
 
 @router.get(QUEUE + "/{case_id}")
