@@ -21,7 +21,7 @@ from starlette.datastructures import QueryParams
 from suara_contracts.referrals import DirectoryQuery, OrganisationList
 from suara_contracts.subjects import Rpc as S
 from suara_gateway import problems
-from suara_gateway.console import cases, cookies, i18n
+from suara_gateway.console import cases, cookies, i18n, mediator
 from suara_gateway.console.i18n import N_, STAFF_BY_CODE
 from suara_gateway.console.oidc import (
     IssuerUnavailable,
@@ -270,3 +270,4 @@ def install(app: FastAPI, settings: GatewaySettings,
     app.add_exception_handler(SuaraError, _error)
     app.include_router(router)
     app.include_router(cases.router)  # the case handlers' pages
+    app.include_router(mediator.router)  # the mediators' pages
