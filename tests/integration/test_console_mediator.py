@@ -126,9 +126,11 @@ def form_of(html: str, action: str | None = None, nth: int = 0
         add(attrs["name"], unescape(attrs.get("value", "")))
     for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', body,
                                     re.S):
-        chosen = re.search(r'<option value="([^"]*)"[^>]* selected>', options) or re.search(
-            r'<option value="([^"]*)"', options)
-        add(name, unescape(chosen[1]) if chosen else "")
+        chosen = re.search(r"<option\b[^>]* selected>([^<]*)<", options) or re.search(
+            r"<option\b[^>]*>([^<]*)<", options)
+        if chosen is not None:  # the option's value, else its text
+            value = re.search(r'value="([^"]*)"', chosen[0])
+            add(name, unescape(value[1] if value else chosen[1]))
     for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', body,
                                   re.S):
         add(name, unescape(value))
@@ -286,7 +288,7 @@ async def test_a_mediator_sets_weekly_ranges_a_time_zone_and_date_overrides(
     assert 'id="no-availability"' in week.text
     editor = await browser.get(f"{BASE}/availability")
     assert 'id="first-time"' in editor.text
-    assert '<option value="Asia/Kuala_Lumpur" selected>' in editor.text
+    assert "<option selected>Asia/Kuala_Lumpur</option>" in editor.text
     holiday = (date.today() + timedelta(days=20)).isoformat()
     training = (date.today() + timedelta(days=21)).isoformat()
     saved = await browser.submit(editor, f"{BASE}/availability", {
@@ -405,6 +407,10 @@ async def test_a_mediator_books_from_a_proposal_then_moves_and_cancels_it(
     assert notice(booked) == "The session is booked."
     assert text_of(booked, "status") == "Booked"
     booking_url = booked.url.path
+    answered = await browser.submit(booked, f"{booking_url}/responses", {"response": "accepted"})
+    assert notice(answered) == "The party's answer is recorded."
+    assert text_of(answered, "answer-1") == "Accepted"  # Worker A, as the mediator heard it
+    assert text_of(answered, "answer-2") == "No answer yet"
     starts = datetime.fromisoformat(str(taken_form["starts_at"]))
     assert booked_when(booked) == starts.astimezone(KL).strftime("%H:%M")
     # the same slot again (another key): a 409 said plainly on the proposals page
@@ -433,6 +439,7 @@ async def test_a_mediator_books_from_a_proposal_then_moves_and_cancels_it(
         "date": other_starts.date().isoformat(), "start": other_starts.strftime("%H:%M")})
     assert clash.status_code == 409
     assert "clashes with another hold or booking" in clash.text
+    assert 'href="#problem-reschedule"' in text_of_tag(clash, "problem-link")  # from the top
     assert value_of(clash, "rs-date") == other_starts.date().isoformat()
     # at night: outside Meena's hours, mediation's 422 on the date and time
     night = await browser.submit(booking, f"{booking_url}/reschedule", {
@@ -449,6 +456,7 @@ async def test_a_mediator_books_from_a_proposal_then_moves_and_cancels_it(
     assert datetime.fromisoformat(stored["starts_at"]) == tuesday
     assert datetime.fromisoformat(stored["ends_at"]) == tuesday + timedelta(minutes=90)
     assert stored["sequence"] == 1
+    assert text_of(moved, "answer-1") == "No answer yet"  # asked again for the new time
 
     # the week of the moved session: it is there, on its day, in Meena's time
     week = await browser.get(f"{BASE}?week={tuesday.date().isoformat()}")
@@ -475,6 +483,13 @@ async def test_a_mediator_books_from_a_proposal_then_moves_and_cancels_it(
         **form_of(moved.text, f"{booking_url}/cancel")[1], "reason": "other"})
     assert stale.status_code == 409
     assert "cancelled already" in stale.text
+
+
+def text_of_tag(page: httpx.Response, element_id: str) -> str:
+    """The element with this id, tags and all."""
+    found = re.search(rf'<p[^>]*id="{element_id}"[^>]*>.*?</p>', page.text, re.S)
+    assert found is not None, f"no #{element_id}"
+    return found[0]
 
 
 def booked_when(page: httpx.Response) -> str:

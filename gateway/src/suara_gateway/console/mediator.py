@@ -44,6 +44,7 @@ from suara_contracts.mediation import (
     MediationsQuery,
     MediationView,
     PlaceHold,
+    RecordResponse,
     Reschedule,
     ResourceBody,
     ResourceList,
@@ -84,6 +85,7 @@ DONE = {
     "rescheduled": N_("The session is moved. Every party is asked again whether the new time "
                       "suits them."),
     "cancelled": N_("The session is cancelled."),
+    "answered": N_("The party's answer is recorded."),
     "note": N_("The note is saved."),
     "drafted": N_("The agreement is drafted. Show the worker the outside options they keep, "
                   "then sign it."),
@@ -128,7 +130,8 @@ async def call(request: Request, session: ConsoleSession, subject: str, body: Ba
 
 def page(request: Request, session: ConsoleSession, template: str, *, status: int = 200,
          **context: Any) -> HTMLResponse:
-    """A mediators' page, with the names and formats of the staff member's language."""
+    """A mediators' page, with the names and formats of the staff member's language. With
+    `far`, a refusal said further down is also linked from the top of the page."""
     done = request.query_params.get("done")
     return render(request, f"mediator/{template}", session.language, status=status,
                   session=session, words=Words(session.language), views=views, base=BASE,
@@ -363,7 +366,7 @@ async def booking_page(request: Request, session: ConsoleSession, booking_id: UU
     start = booking.starts_at.astimezone(zone_of(zone))
     minutes = int((booking.ends_at - booking.starts_at).total_seconds() // 60)
     return page(request, session, "booking.html", status=status, here="week", booking=booking,
-                mediation=found, zone=zone, own_zone=zone_for(mine), problem=problem,
+                mediation=found, zone=zone, own_zone=zone_for(mine), problem=problem, far=True,
                 start_date=start.date().isoformat(), start_time=f"{start:%H:%M}",
                 minutes=minutes, key=forms.new_key(), reasons=views.CANCEL_REASONS,
                 party_zones={p.party_id: p.timezone for p in found.parties},
@@ -372,7 +375,7 @@ async def booking_page(request: Request, session: ConsoleSession, booking_id: UU
 
 def booking_forms(booking: BookingView) -> set[str]:
     """The forms a session's page offers now (a refusal of another is said at the top)."""
-    return {"held": {"confirm", "cancel"}, "booked": {"reschedule", "cancel"}}.get(
+    return {"held": {"confirm", "cancel"}, "booked": {"respond", "reschedule", "cancel"}}.get(
         booking.status, set())
 
 
@@ -441,6 +444,20 @@ def _minutes(value: str) -> int:
         return 0
 
 
+@router.post(BASE + "/bookings/{booking_id}/responses")
+async def respond(request: Request, booking_id: str, session: MediatorSession) -> Response:
+    """Record a party's answer to the booked time (parties have no account: they tell the
+    mediator)."""
+    bid, form = ident(request, session, booking_id), await request.form()
+    values = {"party_id": text(form, "party_id"), "response": text(form, "response")}
+
+    async def work() -> None:
+        command = RecordResponse(actor=session.actor, booking_id=bid, **values)
+        await request.app.state.rpc(S.MEDIATION_RESPOND, command, BookingView)
+
+    return await on_booking(request, session, bid, "respond", Sent(values), work, "answered")
+
+
 @router.post(BASE + "/bookings/{booking_id}/cancel")
 async def cancel(request: Request, booking_id: str, session: MediatorSession) -> Response:
     """Cancel the booking, or release the hold (parties are told the reason, never the note)."""
@@ -470,7 +487,7 @@ async def notes_page(request: Request, session: ConsoleSession, mediation_id: UU
     return page(request, session, "notes.html", status=status, here="mediations",
                 mediation=found, notes=shown, for_party=for_party, about=about,
                 parties={p.party_id: p for p in found.parties},
-                sessions={b.booking_id: b for b in found.bookings}, problem=problem)
+                sessions={b.booking_id: b for b in found.bookings}, problem=problem, far=True)
 
 
 def _uuid(value: str | None) -> UUID | None:
@@ -519,7 +536,7 @@ async def agreements_page(request: Request, session: ConsoleSession, case_id: UU
                         CaseAgreementsQuery(actor=session.actor, case_id=case_id), AgreementList)
     values = problem.values if problem is not None else None
     return page(request, session, "agreements.html", status=status, here="mediations",
-                case_id=case_id, items=listed.items, problem=problem,
+                case_id=case_id, items=listed.items, problem=problem, far=True,
                 rows=forms.obligation_rows(values), due=utcnow().date() + timedelta(days=30))
 
 
@@ -555,7 +572,7 @@ async def agreement_page(request: Request, session: ConsoleSession, agreement_id
                        AgreementQuery(actor=session.actor, agreement_id=agreement_id),
                        AgreementView)
     return page(request, session, "agreement.html", status=status, here="mediations",
-                agreement=found, problem=problem, lang_tag=views.lang_tag,
+                agreement=found, problem=problem, far=True, lang_tag=views.lang_tag,
                 shown=agreement_forms(found))
 
 
