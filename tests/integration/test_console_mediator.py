@@ -288,7 +288,10 @@ async def test_a_mediator_sets_weekly_ranges_a_time_zone_and_date_overrides(
     assert 'id="no-availability"' in week.text
     editor = await browser.get(f"{BASE}/availability")
     assert 'id="first-time"' in editor.text
-    assert "<option selected>Asia/Kuala_Lumpur</option>" in editor.text
+    assert '<option value="" selected>Choose your time zone</option>' in editor.text
+    unchosen = await browser.submit(editor, f"{BASE}/availability", weekdays())
+    assert unchosen.status_code == 422  # a time zone is chosen, never assumed
+    assert invalid(unchosen, "timezone")
     holiday = (date.today() + timedelta(days=20)).isoformat()
     training = (date.today() + timedelta(days=21)).isoformat()
     saved = await browser.submit(editor, f"{BASE}/availability", {
@@ -311,6 +314,7 @@ async def test_a_mediator_sets_weekly_ranges_a_time_zone_and_date_overrides(
     assert (value_of(saved, "w1-1-start"), value_of(saved, "w1-2-start")) == ("13:00", "")
     assert value_of(saved, "o1-h0-end") == "16:00"
     assert 'id="first-time"' not in saved.text
+    assert "<option selected>Asia/Kuala_Lumpur</option>" in saved.text
 
     # a local time with an offset is the contract's 422, on its field, with the input kept
     offset = await browser.submit(saved, f"{BASE}/availability", {

@@ -209,7 +209,7 @@ async def availability_page(request: Request, session: ConsoleSession,
                             mine: ResourceView | None, problem: Refusal | None = None,
                             status: int = 200) -> HTMLResponse:
     editor = (AvailabilityForm.sent(problem.values) if problem is not None
-              else AvailabilityForm.of(mine, session.name, views.COMMON_ZONES[0]))
+              else AvailabilityForm.of(mine, session.name, ""))  # a zone is chosen, never assumed
     return page(request, session, "availability.html", status=status, here="availability",
                 mine=mine, editor=editor, problem=problem, common=views.COMMON_ZONES,
                 zones=views.all_zones())
