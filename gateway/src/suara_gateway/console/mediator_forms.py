@@ -89,6 +89,7 @@ class Refusal:
     detail: str  # the service's own words (English)
     fields: dict[str, str] = field(default_factory=dict)  # element id -> catalog hint
     values: dict[str, Any] = field(default_factory=dict)  # what was sent, by element name
+    said: dict[str, str] = field(default_factory=dict)  # element id -> the service's words
 
     def has(self, form: str, element: str) -> bool:
         return self.form == form and element in self.fields
@@ -127,13 +128,14 @@ def _path(name: str) -> Path:
     return tuple(re.findall(r"[^.\[\]]+", name))
 
 
-def _named(error: SuaraError) -> list[Path]:
-    found = [_path(str(e.get("field", ""))) for e in error.extra.get("errors", [])
-             if isinstance(e, dict)]
-    head = error.detail.split(":", 1)[0].strip()
-    if not found and head and " " not in head:
-        found.append(_path(head))
-    return [p for p in found if p]
+def _named(error: SuaraError) -> list[tuple[Path, str]]:
+    """The fields a refusal names, each with what the service said of it."""
+    found = [(_path(str(e.get("field", ""))), str(e.get("message", "")))
+             for e in error.extra.get("errors", []) if isinstance(e, dict)]
+    head, _, rest = error.detail.partition(":")
+    if not found and rest and head.strip() and " " not in head.strip():
+        found.append((_path(head.strip()), rest.strip()))
+    return [(p, said) for p, said in found if p]
 
 
 def _element(path: Path, paths: dict[Path, str]) -> str | None:
@@ -151,13 +153,18 @@ def _hint(path: Path) -> str:
 def refusal(form: str, error: SuaraError, sent: Sent) -> Refusal:
     """The page's message for a service's (or a contract model's) refusal of `form`."""
     fields: dict[str, str] = {}
-    for path in _named(error):
+    said: dict[str, str] = {}
+    named = _named(error)
+    for path, words in named:
         element = _element(path, sent.paths)
         if element is not None and element not in fields:
-            fields[element] = _hint(path)
+            fields[element], said[element] = _hint(path), words
     lead = CONFLICTS.get(form, LEADS[409]) if error.status == 409 else LEADS.get(
         error.status, OTHER_LEAD)
-    return Refusal(form, lead, error.detail, fields, sent.values)
+    # what the service said of each field is shown at the field; the whole answer only when
+    # some of it concerns no field of this form
+    detail = "" if named and len(said) == len(named) else error.detail
+    return Refusal(form, lead, detail, fields, sent.values, said)
 
 
 def local(form: str, element: str, hint: str, sent: Sent) -> Refusal:
