@@ -50,6 +50,7 @@ class Attempt:
     retry_after: str | None = None
     replayed: bool = False
     gateway: str = ""  # the gateway asked
+    reason: str | None = None  # a problem's reason, e.g. "outcome-unknown"
 
 
 @dataclass
@@ -171,7 +172,7 @@ class Burst:
                               time.monotonic() - started, reply.status_code,
                               retry_after=reply.headers.get("retry-after"),
                               replayed=reply.headers.get("idempotent-replayed") == "true",
-                              gateway=gateway)
+                              gateway=gateway, reason=_reason(reply))
             outcome.attempts.append(attempt)
             if reply.status_code == 201:
                 outcome.reference = reply.json()["reference"]
@@ -203,6 +204,16 @@ class Burst:
                 "slow": [(a.status or a.error, round(a.elapsed, 1), a.keyed)
                          for a in sorted(self.attempts, key=lambda a: -a.elapsed)[:5]],
                 "slowest_s": round(max((a.elapsed for a in self.attempts), default=0.0), 2)}
+
+
+def _reason(reply: httpx.Response) -> str | None:
+    if reply.status_code < 400 or "json" not in reply.headers.get("content-type", ""):
+        return None
+    try:
+        reason = reply.json().get("reason")
+    except ValueError:
+        return None
+    return str(reason) if reason else None
 
 
 def in_window(attempts: Iterable[Attempt], start: float, end: float) -> list[Attempt]:

@@ -41,12 +41,13 @@ def keyless_doubts(ledger: Ledger, keyless: list[str], burst: Burst,
                    figures: Callable[[str], None]) -> None:
     """Key-less clients cannot be deduplicated: a report intake committed before the client
     lost its answer has no receipt anywhere. Count them; they can only come from answers that
-    did not tell the client what happened (a connection cut mid-request, or a 503 at the
-    gateway's RPC timeout)."""
+    did not tell the client what happened (a connection cut mid-request, a 503 at the
+    gateway's RPC timeout, or a 503 saying the database went away while it committed)."""
     orphans = ledger.keyless_orphans(keyless)
     unclear = [a for a in burst.attempts if not a.keyed and (
         (a.status is None and a.error != "ConnectError")
-        or (a.status == 503 and a.elapsed >= 0.8 * RPC_TIMEOUT))]
+        or (a.status == 503 and a.elapsed >= 0.8 * RPC_TIMEOUT)
+        or a.reason == "outcome-unknown")]
     figures(f"key-less clients: {len(keyless)} accepted, {len(orphans)} reports without a "
             f"receipt, {len(unclear)} answers that left the client in doubt")
     assert len(orphans) <= len(unclear), (orphans, unclear)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
@@ -15,7 +16,8 @@ from sqlmodel import select
 
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Outbox
-from suara_kit.db import Database, UTCDateTime, is_sqlite
+from suara_kit.db import CommitInDoubt, Database, UTCDateTime, is_sqlite, unreachable
+from suara_kit.faultproxy import FaultProxy
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
 
@@ -106,3 +108,35 @@ async def test_a_burst_waits_for_the_pool_instead_of_opening_connections(
         await database.dispose()
     assert len(first) == 3
     assert second == first
+
+
+@pytest.mark.parametrize("db_backend", [pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)
+async def test_losing_the_database_during_the_commit_is_a_commit_in_doubt(
+        database_url: Callable[..., str]) -> None:
+    """Lost before the commit, the work failed; lost during it, nobody knows whether it was
+    saved, and the caller is told so (a 503 that says the outcome is unknown)."""
+    url = urlsplit(database_url("intake"))
+    proxy = FaultProxy((url.hostname or "127.0.0.1", url.port or 5432)).start()
+    database = Database(url._replace(netloc=url.netloc.replace(
+        f"{url.hostname}:{url.port or 5432}", f"127.0.0.1:{proxy.port}")).geturl(), pool_size=1)
+    async def work(cut_before_the_statement: bool) -> None:
+        async with database.transaction() as session:
+            if cut_before_the_statement:
+                proxy.cut()
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            proxy.cut()  # the body is done: the next thing sent is the commit
+
+    try:
+        with pytest.raises(CommitInDoubt):
+            await work(cut_before_the_statement=False)
+        assert unreachable(CommitInDoubt())
+        proxy.restore()
+        failed = await asyncio.gather(work(cut_before_the_statement=True),
+                                      return_exceptions=True)
+        assert isinstance(failed[0], Exception)  # lost in the body: a plain failure
+        assert not isinstance(failed[0], CommitInDoubt)
+        assert unreachable(failed[0])
+    finally:
+        await database.dispose()
+        proxy.close()

@@ -64,12 +64,18 @@ def unreachable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be reached right now (refused or lost
     connections, a pool with no connection to give, a locked SQLite file): a moment later the
     same request may well succeed, so its caller hears 503, not 500."""
+    if isinstance(error, CommitInDoubt):
+        return True  # the database went away mid-commit
     if isinstance(error, ConnectionError | TimeoutError | socket.gaierror | exc.TimeoutError):
         return True  # e.g. ConnectionRefusedError while connecting, which SQLAlchemy passes on
     if isinstance(error, exc.DBAPIError):
         return bool(error.connection_invalidated) or isinstance(
             error, exc.OperationalError | exc.InterfaceError) or isinstance(error.orig, OSError)
     return False
+
+
+class CommitInDoubt(Exception):
+    """The connection was lost while a transaction committed: it may or may not have."""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -117,9 +123,19 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """A session inside one transaction: committed on success, rolled back on error. When
+        the database goes away during the commit itself, whether it committed is unknown:
+        that is a `CommitInDoubt`, not a plain failure (a caller told "failed" would do again
+        what may be done)."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+                try:
+                    await session.commit()
+                except Exception as exc:
+                    if unreachable(exc):
+                        raise CommitInDoubt from exc
+                    raise
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""

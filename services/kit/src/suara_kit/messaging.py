@@ -33,7 +33,7 @@ from suara_contracts.subjects import (
     dlq_subject,
 )
 from suara_kit import replay, telemetry
-from suara_kit.db import unreachable
+from suara_kit.db import CommitInDoubt, unreachable
 from suara_kit.errors import SuaraError, Unavailable, ValidationFailed, error_from_problem
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,13 @@ def endpoint(request_model: type[ReqT],
                 await _respond_problem(req, validation_problem(exc))
             except SuaraError as exc:
                 await _respond_problem(req, exc)
+            except CommitInDoubt:
+                log.warning("endpoint %s: database lost during a commit", req.subject)
+                await _respond_problem(req, Unavailable(
+                    "The service lost its database while saving: what you sent may have been "
+                    "saved, or not. Retry with the same Idempotency-Key to find out; without "
+                    "one, a retry may file it twice.", retry_after=RETRY_AFTER,
+                    reason="outcome-unknown"))
             except Exception as exc:
                 if unreachable(exc):  # a dependency away for a moment: 503, come back later
                     log.warning("endpoint %s: database unreachable: %s", req.subject,
