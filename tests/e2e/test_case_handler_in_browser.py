@@ -7,9 +7,7 @@ var/artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,13 +15,10 @@ import pytest
 
 from suara_kit.stack import Stack
 
+from .browser import ARTIFACTS, CHROMIUM, FLAGS, needs_chromium, sign_in
 from .conftest import token
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 CONTACT = "WhatsApp +60 12 555 0199"
 STORY = "My employer keeps my passport and locks the door at night."
 REPLY = "We have your report. Are you safe tonight? Answer here when you can."
@@ -50,16 +45,7 @@ def case_of(stack: Stack, reference: str) -> str:
     raise AssertionError(f"no case for {reference}")
 
 
-def sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(url)
-    page.fill("#username", username)
-    page.fill("#password", "suara-dev")
-    page.click("button[type=submit]")
-    page.wait_for_url(url)  # through the callback's continue page
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install it with "
-                    "`apt-get install -y chromium` (.ci/run does) to run the browser test")
+@needs_chromium
 def test_a_handler_replies_to_a_high_risk_case_and_refers_it_with_consent(
         stack: Stack) -> None:
     from playwright.sync_api import sync_playwright

@@ -9,7 +9,6 @@ address, and sends it after a sign-in that started on another site (the continue
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,13 +16,10 @@ import pytest
 
 from suara_kit.stack import Stack
 
+from .browser import ARTIFACTS, CHROMIUM, FLAGS, needs_chromium
 from .conftest import STACK_DB_NAMES
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SESSION_COOKIE = "__Host-suara-console"
 
 
@@ -41,8 +37,7 @@ def cross_site_stack(tmp_path: Path, database_url: Callable[[str], str]) -> Iter
         stack.stop()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install it with "
-                    "`apt-get install -y chromium` (.ci/run does) to run the browser test")
+@needs_chromium
 def test_a_case_handler_signs_in_sees_who_and_where_and_signs_out(
         cross_site_stack: Stack) -> None:
     from playwright.sync_api import sync_playwright

@@ -53,6 +53,7 @@ def cases_by_reference(stack: Stack) -> Counter[str]:
     return Counter(r[0] for r in rows)
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)  # PostgreSQL: tests/faults
 def test_kill_minus_nine_loses_and_duplicates_nothing(stack: Stack) -> None:
     accepted = asyncio.run(burst(stack.gateway_url, stack))
     assert len(accepted) == BURST == len(set(accepted))

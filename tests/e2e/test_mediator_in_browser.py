@@ -6,10 +6,8 @@ of each page go to var/artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,13 +16,10 @@ import pytest
 
 from suara_kit.stack import Stack
 
+from .browser import ARTIFACTS, CHROMIUM, FLAGS, needs_chromium, sign_in
 from .conftest import token
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 KL = ZoneInfo("Asia/Kuala_Lumpur")
 PROMISE = "Pay the three months of wages owed, by bank transfer"
 
@@ -66,16 +61,7 @@ def mediation_for_a_new_case(stack: Stack) -> dict[str, Any]:
     raise AssertionError("no mediation could be started")
 
 
-def sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(url)
-    page.fill("#username", username)
-    page.fill("#password", "suara-dev")
-    page.click("button[type=submit]")
-    page.wait_for_url(url)  # through the callback's continue page
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install it with "
-                    "`apt-get install -y chromium` (.ci/run does) to run the browser test")
+@needs_chromium
 def test_a_mediator_sets_availability_books_from_a_proposal_and_records_an_agreement(
         stack: Stack) -> None:
     from playwright.sync_api import sync_playwright

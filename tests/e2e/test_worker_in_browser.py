@@ -4,9 +4,7 @@ it (real processes, headless Chromium from Debian; `.ci/run` installs it)."""
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -14,19 +12,16 @@ import pytest
 
 from suara_kit.stack import Stack
 
+from .browser import ARTIFACTS, CHROMIUM, FLAGS, needs_chromium
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 REPLY = "Terima kasih. Kami sudah menerima laporan Anda dan akan menulis di sini."
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: install it with "
-                    "`apt-get install -y chromium` (.ci/run does) to run the browser test")
+@needs_chromium
 def test_worker_files_in_indonesian_and_reads_the_reply(stack: Stack) -> None:
     from playwright.sync_api import sync_playwright
 

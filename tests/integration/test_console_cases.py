@@ -17,76 +17,28 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from suara_devissuer.app import create_app as create_issuer
-from suara_devissuer.settings import DevIssuerSettings, find_realm_file
-from suara_gateway.app import create_app
 from suara_gateway.console import cases as console_cases
-from suara_gateway.settings import GatewaySettings
-from suara_kit.auth import TokenValidator
 from suara_kit.clock import today
 from suara_kit.testing import eventually
 
-ISSUER_BASE = "http://console-issuer.test"
-ISSUER = f"{ISSUER_BASE}/realms/suara"
-GATEWAY = "https://gateway.test"
-PASSWORD = "suara-dev"
-PAGE_LIMIT = 150 * 1024
+from . import console_browser
+from .console_browser import GATEWAY, PAGE_LIMIT
+
 HANA = "5d738d9e-9332-50bd-a3f7-a4fb691db9c7"  # handler.tenaganita in the realm file
 SITI = "23cae8c6-19ab-5702-ba87-c91ad30eea2e"  # supervisor.tenaganita
 CONTACT = "WhatsApp +60 12 345 6789 Siti"
 
 
-class Browser:
-    """A browser between the gateway and the issuer."""
-
-    def __init__(self, gateway: FastAPI, issuer: FastAPI) -> None:
-        self.gateway = httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway),
-                                         base_url=GATEWAY)
-        self.issuer = httpx.AsyncClient(transport=httpx.ASGITransport(app=issuer),
-                                        base_url=ISSUER_BASE)
-
-    def _site(self, url: str) -> httpx.AsyncClient:
-        return self.issuer if url.startswith(ISSUER_BASE) else self.gateway
-
-    async def get(self, url: str) -> httpx.Response:
-        return await self._follow(await self._site(url).get(url))
-
-    async def post(self, url: str, data: dict[str, Any], follow: bool = True,
-                   headers: dict[str, str] | None = None) -> httpx.Response:
-        origin = ISSUER_BASE if url.startswith(ISSUER_BASE) else GATEWAY
-        sent = {"Origin": origin, "Sec-Fetch-Site": "same-origin"} | (headers or {})
-        response = await self._site(url).post(url, data=data, headers=sent)
-        return await self._follow(response) if follow else response
-
-    async def _follow(self, response: httpx.Response) -> httpx.Response:
-        for _ in range(10):
-            if response.status_code not in (302, 303, 307, 308):
-                return response
-            location = str(response.url.join(response.headers["location"]))
-            response = await self._site(location).get(location)
-        raise AssertionError("too many redirects")
-
-    async def sign_in(self, username: str) -> httpx.Response:
-        """Sign in on the issuer's page and follow the continue page to the console."""
-        login = await self.get("/console/cases")
-        action, hidden = form_of(login.text)
-        continued = await self.post(str(login.url.join(action)),
-                                    {**hidden, "username": username, "password": PASSWORD})
-        target = re.search(r'http-equiv="refresh" content="0; url=([^"]+)"', continued.text)
-        assert target is not None, continued.text
-        return await self.get(unescape(target[1]))
+class Browser(console_browser.Browser):
+    async def sign_in(self, username: str, start: str = "/console/cases") -> httpx.Response:
+        return await super().sign_in(username, start)
 
     async def submit(self, page: httpx.Response, action: str, fields: dict[str, Any],
                      follow: bool = True) -> httpx.Response:
         """Send a form of `page` as a browser would: its hidden fields, and these."""
         _, hidden = form_of(page.text, action)
         return await self.post(action, {**hidden, **fields}, follow=follow)
-
-    async def aclose(self) -> None:
-        await self.gateway.aclose()
-        await self.issuer.aclose()
 
 
 def form_of(html: str, action: str | None = None) -> tuple[str, dict[str, str]]:
@@ -117,26 +69,8 @@ def notice(page: httpx.Response) -> str:
 async def console(system: Any, nats_url: str) -> AsyncIterator[Callable[[], Browser]]:
     """A gateway with the console on the system's nats-server, signing in at a development
     issuer that knows its callback; `console()` opens a fresh browser."""
-    issuer = create_issuer(DevIssuerSettings(
-        env="development", base_url=ISSUER_BASE, realm_file=find_realm_file(), key_file=None,
-        redirect_uris={"suara-console": [f"{GATEWAY}/console/callback"]},
-        post_logout_redirect_uris={"suara-console": [f"{GATEWAY}/console/signed-out"]}))
-    back_channel = httpx.AsyncClient(transport=httpx.ASGITransport(app=issuer))
-    settings = GatewaySettings(nats_url=nats_url, oidc_issuer=ISSUER, public_url=GATEWAY,
-                               console_session_key="a-test-secret-for-console-sessions")
-    validator = TokenValidator(issuer=ISSUER, audience="suara-api", http=back_channel)
-    gateway = create_app(settings, validator, back_channel)
-    browsers: list[Browser] = []
-
-    def open_browser() -> Browser:
-        browsers.append(Browser(gateway, issuer))
-        return browsers[-1]
-
-    async with gateway.router.lifespan_context(gateway):
+    async with console_browser.console_gateway(nats_url, Browser) as (open_browser, _):
         yield open_browser
-    for browser in browsers:
-        await browser.aclose()
-    await back_channel.aclose()
 
 
 async def report(system: Any, answers: dict[str, Any]) -> tuple[str, str, dict[str, str]]:

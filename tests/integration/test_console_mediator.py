@@ -20,22 +20,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlmodel import select
 
-from suara_devissuer.app import create_app as create_issuer
-from suara_devissuer.settings import DevIssuerSettings, find_realm_file
-from suara_gateway.app import create_app
-from suara_gateway.settings import GatewaySettings
-from suara_kit.auth import TokenValidator
 from suara_kit.testing import eventually
 from suara_mediation.models import KnownCase
 
-ISSUER_BASE = "http://mediator-issuer.test"
-ISSUER = f"{ISSUER_BASE}/realms/suara"
-GATEWAY = "https://gateway.test"
-PASSWORD = "suara-dev"
-PAGE_LIMIT = 150 * 1024
+from . import console_browser
+from .console_browser import PAGE_LIMIT
+
 MEENA = "bbdef160-b0fa-52b9-9fd4-3af3b1801841"  # mediator.tenaganita in the realm file
 KL = ZoneInfo("Asia/Kuala_Lumpur")
 BASE = "/console/mediation"
@@ -47,58 +39,16 @@ WORKER = {"role": "worker", "alias": "Worker A", "timezone": "Asia/Kuala_Lumpur"
 EMPLOYER = {"role": "employer", "alias": "Employer HR", "timezone": "Asia/Singapore"}
 
 
-class Browser:
-    """A browser between the gateway and the issuer; every console page it gets is kept."""
-
-    def __init__(self, gateway: FastAPI, issuer: FastAPI) -> None:
-        self.gateway = httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway),
-                                         base_url=GATEWAY)
-        self.issuer = httpx.AsyncClient(transport=httpx.ASGITransport(app=issuer),
-                                        base_url=ISSUER_BASE)
-        self.pages: list[httpx.Response] = []
-
-    def _site(self, url: str) -> httpx.AsyncClient:
-        return self.issuer if url.startswith(ISSUER_BASE) else self.gateway
-
-    async def get(self, url: str) -> httpx.Response:
-        return await self._follow(await self._site(url).get(url))
-
-    async def post(self, url: str, data: dict[str, Any], follow: bool = True,
-                   headers: dict[str, str] | None = None) -> httpx.Response:
-        origin = ISSUER_BASE if url.startswith(ISSUER_BASE) else GATEWAY
-        sent = {"Origin": origin, "Sec-Fetch-Site": "same-origin"} | (headers or {})
-        response = await self._site(url).post(url, data=data, headers=sent)
-        return await self._follow(response) if follow else response
-
-    async def _follow(self, response: httpx.Response) -> httpx.Response:
-        for _ in range(10):
-            if response.status_code not in (302, 303, 307, 308):
-                if response.url.path.startswith(BASE):
-                    self.pages.append(response)
-                return response
-            location = str(response.url.join(response.headers["location"]))
-            response = await self._site(location).get(location)
-        raise AssertionError("too many redirects")
-
-    async def sign_in(self, username: str = "mediator.tenaganita") -> httpx.Response:
-        """Sign in on the issuer's page and follow the continue page to the console."""
-        login = await self.get("/console")
-        action, hidden = form_of(login.text)
-        continued = await self.post(str(login.url.join(action)),
-                                    {**hidden, "username": username, "password": PASSWORD})
-        target = re.search(r'http-equiv="refresh" content="0; url=([^"]+)"', continued.text)
-        assert target is not None, continued.text
-        return await self.get(unescape(target[1]))
+class Browser(console_browser.Browser):
+    async def sign_in(self, username: str = "mediator.tenaganita",
+                      start: str = "/console") -> httpx.Response:
+        return await super().sign_in(username, start)
 
     async def submit(self, page: httpx.Response, action: str, fields: dict[str, Any],
                      follow: bool = True, nth: int = 0) -> httpx.Response:
         """Send a form of `page` as a browser would: what it holds, changed by `fields`."""
         _, sent = form_of(page.text, action, nth)
         return await self.post(action, {**sent, **fields}, follow=follow)
-
-    async def aclose(self) -> None:
-        await self.gateway.aclose()
-        await self.issuer.aclose()
 
 
 def form_of(html: str, action: str | None = None, nth: int = 0
@@ -185,31 +135,15 @@ def check_pages(browser: Browser, css: int) -> None:
 @pytest.fixture
 async def console(system: Any, nats_url: str) -> AsyncIterator[Callable[[], Browser]]:
     """A gateway with the console on the system's nats-server, signing in at a development
-    issuer that knows its callback; `console()` opens a fresh browser."""
-    issuer = create_issuer(DevIssuerSettings(
-        env="development", base_url=ISSUER_BASE, realm_file=find_realm_file(), key_file=None,
-        redirect_uris={"suara-console": [f"{GATEWAY}/console/callback"]},
-        post_logout_redirect_uris={"suara-console": [f"{GATEWAY}/console/signed-out"]}))
-    back_channel = httpx.AsyncClient(transport=httpx.ASGITransport(app=issuer))
-    settings = GatewaySettings(nats_url=nats_url, oidc_issuer=ISSUER, public_url=GATEWAY,
-                               console_session_key="a-test-secret-for-console-sessions")
-    validator = TokenValidator(issuer=ISSUER, audience="suara-api", http=back_channel)
-    gateway = create_app(settings, validator, back_channel)
-    browsers: list[Browser] = []
-
-    def open_browser() -> Browser:
-        browsers.append(Browser(gateway, issuer))
-        return browsers[-1]
-
-    async with gateway.router.lifespan_context(gateway):
+    issuer that knows its callback; `console()` opens a fresh browser. Every mediator page a
+    browser got is checked at the end."""
+    async with console_browser.console_gateway(nats_url, Browser, keep_under=BASE) as (
+            open_browser, browsers):
         yield open_browser
         css = sum([len((await browsers[0].gateway.get(f"/static/{name}")).content)
                    for name in ("console.css", "console-mediator.css")]) if browsers else 0
         for browser in browsers:
             check_pages(browser, css)
-    for browser in browsers:
-        await browser.aclose()
-    await back_channel.aclose()
 
 
 # ------------------------------------------------------------------------------------------
