@@ -405,7 +405,8 @@ COUNTRY_OR_OTHER = r"^([A-Z]{2}|other)$"
 
 class CaseListQuery(_Msg):
     """One page of the organisation's triage queue (high risk first, then the nearest
-    acknowledgement deadline), optionally filtered."""
+    deadline the case owes the reporter: acknowledgement, feedback or update), optionally
+    filtered."""
 
     actor: Actor
     status: list[str] = Field(default=[], max_length=10, description=(

@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import select
 
 from suara_cases import content, service, work
+from suara_cases.deadlines import due
 from suara_cases.handlers import MIGRATIONS
 from suara_cases.models import AuditEntry, Case, CaseMessage
-from suara_cases.settings import CasesSettings
+from suara_cases.settings import CasesSettings, DeadlinePolicy
 from suara_cases.states import CaseStatus
 from suara_contracts.events import SubmissionReceived
 from suara_contracts.rpc import Actor, CaseListQuery, CodeCase
@@ -101,6 +102,82 @@ async def test_triage_puts_high_risk_first_then_nearest_deadline(db: Database) -
     assert [c.case_id for c in queue] == [early_high.id, late_high.id, early_normal.id,
                                           late_normal.id]
     assert {c.organisation for c in queue} == {"tenaganita"}
+
+
+async def test_triage_orders_by_the_nearest_deadline_owed_not_the_acknowledgement(
+        db: Database) -> None:
+    """After acknowledging, what falls due is the feedback (3 months) and the update (every
+    30 days): a case acknowledged long ago and answered last week is not more urgent than one
+    received yesterday, and one whose three months run out tomorrow is the most urgent."""
+    day = date(2026, 11, 20)
+    fresh = await open_case(db, received_on=day - timedelta(days=1), reference="SU-DUE-0001")
+    updated = await open_case(db, received_on=day - timedelta(days=60), reference="SU-DUE-0002")
+    feedback = await open_case(db, received_on=day - timedelta(days=95), reference="SU-DUE-0003")
+    closed = await open_case(db, received_on=day - timedelta(days=200), reference="SU-DUE-0004")
+    copy = await open_case(db, received_on=day - timedelta(days=300), reference="RF-DUE-0005")
+    async with db.transaction() as session:
+        for case, status, acknowledged, last in (
+                (updated, "in-assessment", day - timedelta(days=58), day - timedelta(days=7)),
+                (feedback, "in-mediation", day - timedelta(days=89), day - timedelta(days=2)),
+                (closed, "closed", day - timedelta(days=199), day - timedelta(days=100))):
+            row = await session.get(Case, case.id)
+            assert row is not None
+            row.status, row.acknowledged_on, row.last_update_on = status, acknowledged, last
+            session.add(row)
+    async with db.transaction() as session:
+        queue = (await service.list_cases(session, CaseListQuery(actor=HANDLER))).items
+    # due: feedback day+1, fresh day+6 (acknowledge), updated day+23 (update), then none
+    assert [c.case_id for c in queue][:3] == [feedback.id, fresh.id, updated.id]
+    assert {c.case_id for c in queue[3:]} == {closed.id, copy.id}
+    assert [min(c.due.values(), default=None) for c in queue[:3]] == [
+        day + timedelta(days=1), day + timedelta(days=6), day + timedelta(days=23)]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["directive", "stricter-policy"])
+async def test_the_query_orders_the_queue_as_the_deadline_engine_computes_it(
+        db: Database, strict: bool) -> None:
+    """The ordering is computed by the database; it must agree with `deadlines.due` (what the
+    page shows) for every state, with or without a stricter policy, across pages."""
+    policy = DeadlinePolicy(acknowledge_within_days=2, feedback_within_days=30,
+                            update_every_days=10) if strict else DeadlinePolicy()
+    statuses = [s.value for s in CaseStatus]
+    base = date(2026, 9, 1)
+    for i in range(24):
+        case = await open_case(db, received_on=base + timedelta(days=(i * 7) % 40),
+                               risk="high" if i % 5 == 0 else "normal",
+                               risk_reasons=["retaliation"] if i % 5 == 0 else [],
+                               reference=f"{'RF' if i % 11 == 3 else 'SU'}-MIX-{i:04d}")
+        status = statuses[i % len(statuses)]
+        if status == "received":
+            continue
+        async with db.transaction() as session:
+            row = await session.get(Case, case.id)
+            assert row is not None
+            row.status = status
+            row.acknowledged_on = row.received_on + timedelta(days=i % 4)
+            row.last_update_on = (row.received_on + timedelta(days=(i * 3) % 50)
+                                  if i % 2 else None)
+            session.add(row)
+    async with db.transaction() as session:
+        rows = list((await session.exec(select(Case))).all())
+
+    def expected(case: Case) -> tuple[int, date, str]:
+        owed = due(case, policy).values()
+        return (0 if case.risk == "high" else 1, min(owed, default=date(9999, 12, 31)),
+                str(case.id))
+
+    want = [c.id for c in sorted((c for c in rows if c.organisation == "tenaganita"),
+                                 key=expected)]
+    seen, cursor = [], None
+    while True:
+        async with db.transaction() as session:
+            page = await service.list_cases(session, CaseListQuery(
+                actor=HANDLER, limit=5, cursor=cursor), lambda _: policy)
+        seen += [c.case_id for c in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == want
 
 
 async def test_the_queue_comes_in_pages_that_neither_skip_nor_repeat_and_filters(

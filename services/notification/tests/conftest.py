@@ -25,6 +25,7 @@ class Receiver:
     url: str = ""
     script: list[tuple[int, dict[str, str], float]] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
+    arrived: int = 0  # requests read, answered or not (a delayed answer is still to come)
 
     def answer(self, status: int, headers: dict[str, str] | None = None,
                delay: float = 0.0) -> None:
@@ -40,6 +41,7 @@ class Receiver:
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.arrived += 1
             status, extra, delay = self.script.pop(0) if self.script else (200, {}, 0.0)
             if delay:
                 await asyncio.sleep(delay)

@@ -5,6 +5,7 @@ and the reporter's nudge contact."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
@@ -467,6 +468,37 @@ async def test_a_send_cut_off_by_a_crash_is_claimed_again_once_its_lease_runs_ou
     assert await engine.run_once(now + timedelta(seconds=121)) == 1
     [current] = await rows(db, id=row.id)
     assert current.state == "sent"
+
+
+async def test_a_stop_before_anything_went_out_hands_the_claimed_rows_back_at_once(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graceful stop between the claim and the send (say, while the message is being
+    prepared) must not hold the message for the lease's two minutes."""
+    await register(db, staff("ani"), email="ani@tenaganita.example")
+    [row] = await plan_event(db, Evt.CASE_OPENED, opened())
+    mail = Scripted("smtp")
+    engine = deliverer(db, email=[mail])
+    preparing, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(row_id: UUID, now: datetime) -> object:
+        preparing.set()
+        await never.wait()
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(engine, "_prepare_safely", stuck)
+    now = datetime.now(UTC)
+    round_ = asyncio.create_task(engine.run_once(now))
+    await asyncio.wait_for(preparing.wait(), 5)
+    assert [r.state for r in await rows(db, id=row.id)] == ["sending"]
+    round_.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await round_
+    [current] = await rows(db, id=row.id)
+    assert (current.state, current.lease_until, mail.sent) == ("pending", None, [])
+    monkeypatch.undo()
+    assert await engine.run_once(now + timedelta(seconds=1)) == 1  # not 120 s later
+    [current] = await rows(db, id=row.id)
+    assert (current.state, len(mail.sent)) == ("sent", 1)
 
 
 async def test_a_deleted_endpoint_or_a_forgotten_address_cancels_without_sending(

@@ -122,10 +122,11 @@ async def test_a_stop_during_a_send_records_it_and_the_next_start_does_not_repea
         receiver.answer(200, delay=1.0)  # a slow partner
         await publish_case_opened(nats_url)
 
-        async def sending() -> bool:
+        async def in_flight() -> bool:  # the partner has the request and has not answered:
+            # the row says "sending" already when it is claimed, before the request goes out
             rows, _ = await state_of(first)
-            return bool(rows) and rows[0].state == "sending"
-        await eventually(sending, timeout=15)
+            return bool(rows) and rows[0].state == "sending" and receiver.arrived == 1
+        await eventually(in_flight, timeout=15)
     finally:
         await first.stop()  # while the request is in flight
     assert len(receiver.requests) == 1

@@ -134,7 +134,8 @@ class Filters:
 
 @router.get(QUEUE)
 async def queue(request: Request, session: HandlerSession) -> HTMLResponse:
-    """The organisation's cases, high risk first, then the nearest acknowledgement deadline."""
+    """The organisation's cases, high risk first, then the nearest deadline
+    owed to the reporter."""
     filters, rpc = Filters.of(request.query_params), rpc_of(request)
     form = asyncio.create_task(current_form(rpc, session))
     items: list[CaseSummary] = []

@@ -7,12 +7,17 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import String, and_, cast, or_
+from sqlalchemy import Date, Integer, String, and_, cast, func, literal, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlmodel import case as sql_case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from suara_cases.deadlines import REFERRAL_PREFIX, due
 from suara_cases.models import AuditEntry, Case, CaseMessage, CaseSession
+from suara_cases.settings import DeadlinePolicy
+from suara_cases.states import OPEN_STATES
 
 
 async def by_submission(session: AsyncSession, submission_id: UUID) -> Case | None:
@@ -39,6 +44,69 @@ def _risk_rank() -> Any:
     return sql_case((col(Case.risk) == "high", 0), else_=1)
 
 
+NO_DEADLINE = date(9999, 12, 31)
+"""Where a case that owes the reporter nothing (decided, closed, a referral's copy) stands."""
+
+
+class _PlusDays(FunctionElement[date]):
+    """A date column plus a whole number of days, in either database's arithmetic."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(_PlusDays)
+def _plus_days_default(element: _PlusDays, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return f"({compiler.process(day, **kw)} + CAST({compiler.process(days, **kw)} AS INTEGER))"
+
+
+@compiles(_PlusDays, "sqlite")
+def _plus_days_sqlite(element: _PlusDays, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return (f"date({compiler.process(day, **kw)}, "
+            f"'+' || {compiler.process(days, **kw)} || ' days')")
+
+
+class _Least(FunctionElement[date]):
+    """The smallest of non-null values (LEAST in PostgreSQL, min() in SQLite)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(_Least)
+def _least_default(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"LEAST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Least, "sqlite")
+def _least_sqlite(element: _Least, compiler: Any, **kw: Any) -> str:
+    return f"min({compiler.process(element.clauses, **kw)})"
+
+
+def _next_due(policy: DeadlinePolicy) -> ColumnElement[date]:
+    """The nearest deadline a case owes the reporter under `policy`, computed in the query as
+    `deadlines.due` computes it in Python (acknowledge while received, feedback once
+    acknowledged, an update every so many days while open), NO_DEADLINE when it owes none."""
+    def plus(day: Any, days: int) -> Any:
+        return _PlusDays(day, literal(days, Integer))
+
+    status = col(Case.status)
+    update = plus(func.coalesce(col(Case.last_update_on), col(Case.acknowledged_on),
+                                col(Case.received_on)), policy.update_every_days)
+    acknowledge = sql_case((status == "received",
+                            plus(col(Case.received_on), policy.acknowledge_within_days)),
+                           else_=update)
+    feedback = sql_case((col(Case.acknowledged_on).is_not(None),
+                         plus(col(Case.acknowledged_on), policy.feedback_within_days)),
+                        else_=update)
+    owing = and_(status.in_([s.value for s in OPEN_STATES]),
+                 col(Case.reference).not_like(f"{REFERRAL_PREFIX}%"))
+    return sql_case((owing, _Least(update, acknowledge, feedback)),
+                    else_=literal(NO_DEADLINE, Date))
+
+
 def _about(issue: str) -> Any:
     """Cases about `issue`: coded so, or, while not coded, reported so. The JSON lists are
     matched as text (the same on SQLite and PostgreSQL); a category value has no quote."""
@@ -60,10 +128,12 @@ async def triage_queue(session: AsyncSession, organisation: str, limit: int = 20
                        assigned_to: str | None = None, unassigned: bool = False,
                        issue: str | None = None, origin: str | None = None,
                        destination: str | None = None,
-                       after: Sequence[Any] | None = None) -> list[Case]:
-    """An organisation's cases: high risk first, then the nearest acknowledgement deadline,
-    then the id; filtered, and from just after `after` (a `triage_position`) when given."""
-    rank = _risk_rank()
+                       after: Sequence[Any] | None = None,
+                       policy: DeadlinePolicy | None = None) -> list[Case]:
+    """An organisation's cases: high risk first, then the nearest deadline the case owes
+    the reporter under the organisation's `policy`, then the id; filtered, and from just
+    after `after` (a `triage_position`) when given."""
+    rank, next_due = _risk_rank(), _next_due(policy or DeadlinePolicy())
     stmt = select(Case).where(Case.organisation == organisation)
     if issue:
         stmt = stmt.where(_about(issue))
@@ -80,17 +150,18 @@ async def triage_queue(session: AsyncSession, organisation: str, limit: int = 20
     elif assigned_to:
         stmt = stmt.where(Case.assigned_to == assigned_to)
     if after is not None:
-        r, due, last = int(after[0]), date.fromisoformat(str(after[1])), UUID(str(after[2]))
-        stmt = stmt.where(or_(rank > r, and_(rank == r, col(Case.acknowledge_by) > due),
-                              and_(rank == r, col(Case.acknowledge_by) == due,
-                                   col(Case.id) > last)))
-    stmt = stmt.order_by(rank, col(Case.acknowledge_by), col(Case.id)).limit(limit)
+        r, day, last = int(after[0]), date.fromisoformat(str(after[1])), UUID(str(after[2]))
+        stmt = stmt.where(or_(rank > r, and_(rank == r, next_due > day),
+                              and_(rank == r, next_due == day, col(Case.id) > last)))
+    stmt = stmt.order_by(rank, next_due, col(Case.id)).limit(limit)
     return list(await session.exec(stmt))
 
 
-def triage_position(case: Case) -> list[Any]:
+def triage_position(case: Case, policy: DeadlinePolicy | None = None) -> list[Any]:
     """Where a case stands in the triage order (what a cursor holds)."""
-    return [0 if case.risk == "high" else 1, case.acknowledge_by.isoformat(), str(case.id)]
+    owed = due(case, policy or DeadlinePolicy()).values()
+    return [0 if case.risk == "high" else 1, min(owed, default=NO_DEADLINE).isoformat(),
+            str(case.id)]
 
 
 async def sessions_of(session: AsyncSession, case_ids: list[UUID]) -> dict[UUID, list[CaseSession]]:

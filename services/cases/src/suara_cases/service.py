@@ -92,13 +92,14 @@ async def list_cases(session: AsyncSession, query: CaseListQuery,
     cases = await repository.triage_queue(
         session, organisation, query.limit + 1, statuses=query.status, risk=query.risk,
         assigned_to=query.actor.subject if who == "me" else who, unassigned=who == "nobody",
-        issue=query.issue, origin=query.origin, destination=query.destination, after=after)
+        issue=query.issue, origin=query.origin, destination=query.destination, after=after,
+        policy=policy(organisation))
     page, more = cases[:query.limit], len(cases) > query.limit
     sessions = await repository.sessions_of(session, [c.id for c in page])
     await audit.record(session, query.actor.subject, "list", None)
+    position = repository.triage_position(page[-1], policy(organisation)) if more else None
     return CaseList(items=[summary(c, sessions.get(c.id, []), policy) for c in page],
-                    next_cursor=paging.encode("cases", repository.triage_position(page[-1]))
-                    if more else None)
+                    next_cursor=paging.encode("cases", position) if position else None)
 
 
 async def get_case(session: AsyncSession, actor: Actor, case_id: UUID,

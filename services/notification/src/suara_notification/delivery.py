@@ -319,7 +319,11 @@ class Deliverer:
         claimed = await self._claim(now)
         if not claimed:
             return 0
-        prepared = [await self._prepare_safely(row_id, now) for row_id in claimed]
+        try:
+            prepared = [await self._prepare_safely(row_id, now) for row_id in claimed]
+        except asyncio.CancelledError:  # a stop before anything went out: hand them back now,
+            await asyncio.shield(self._release(claimed))  # not when their lease runs out
+            raise
 
         async def one(item: Prepared) -> None:
             async with self._limit:
@@ -355,6 +359,19 @@ class Deliverer:
                 row.state, row.lease_until = SENDING, now + self.lease
                 session.add(row)
             return [r.id for r in rows]
+
+    async def _release(self, claimed: list[UUID]) -> None:
+        """Claimed rows not sent after all go back to pending, due as they were."""
+        try:
+            async with self.db.transaction() as session:
+                for row_id in claimed:
+                    row = await session.get(Notification, row_id)
+                    if row is not None and row.state == SENDING:
+                        row.state, row.lease_until = PENDING, None
+                        session.add(row)
+        except Exception as exc:  # the lease still frees them in time
+            log.warning("claimed notifications could not be handed back: %s",
+                        type(exc).__name__)
 
     async def _prepare_safely(self, row_id: UUID, now: datetime) -> Prepared:
         """`_prepare`, or a failure to record when the message cannot be made (say, a template
