@@ -338,6 +338,119 @@ def run_trivial(count: int, clients: int) -> float:
     return rate
 
 
+FLOOR_GATEWAY = textwrap.dedent("""
+    import contextlib, sys, nats, uvicorn
+    from fastapi import FastAPI, Request
+    from fastapi.responses import Response
+    state = {}
+
+    @contextlib.asynccontextmanager
+    async def connected(_):
+        state["nc"] = await nats.connect(sys.argv[2])
+        yield
+        await state["nc"].close()
+
+    app = FastAPI(lifespan=connected)
+
+    @app.post("/echo", status_code=201)
+    async def echo(request: Request) -> Response:
+        reply = await state["nc"].request("floor.submit", await request.body(), timeout=10)
+        return Response(reply.data, status_code=201, media_type="application/json")
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+                access_log=False)
+""")
+
+FLOOR_SERVICE = textwrap.dedent("""
+    import asyncio, json, sys, nats
+
+    async def main() -> None:
+        nc = await nats.connect(sys.argv[1])
+        js = nc.jetstream()
+        await js.add_stream(name="FLOOR", subjects=["floor.events.>"])
+
+        async def submit(msg) -> None:
+            json.loads(msg.data)
+            await js.publish("floor.events.received", msg.data)
+            await msg.respond(b'{"reference": "SU-FLOO-R000"}')
+
+        await nc.subscribe("floor.submit", queue="floor", cb=submit)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+""")
+
+FLOOR_CONSUMER = textwrap.dedent("""
+    import asyncio, json, sys, nats
+
+    async def main() -> None:
+        nc = await nats.connect(sys.argv[1])
+        js = nc.jetstream()
+        for _ in range(100):
+            try:
+                sub = await js.pull_subscribe("floor.events.>", durable="floor-cases",
+                                              stream="FLOOR")
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        print("ready", flush=True)
+        while True:
+            try:
+                msgs = await sub.fetch(50, timeout=1)
+            except asyncio.TimeoutError:
+                continue
+            for msg in msgs:
+                json.loads(msg.data)
+                await msg.ack()
+
+    asyncio.run(main())
+""")
+
+
+def run_floor(count: int, clients: int) -> float:
+    """The shape with no work in it: HTTP into a FastAPI gateway, a NATS request to a service
+    that publishes to a JetStream stream (awaiting its acknowledgement) and answers, and a
+    pull consumer that acknowledges each event; no database, no validation, no sealing. What
+    this machine allows the fixed architecture before a line of Suara runs; accepted/s."""
+    from suara_kit.natsserver import NatsServer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = NatsServer(Path(tmp) / "js").start()
+        port, procs = free_port(), {}
+        try:
+            procs["service"] = subprocess.Popen([sys.executable, "-c", FLOOR_SERVICE,
+                                                 server.url], stdout=subprocess.PIPE)
+            assert procs["service"].stdout is not None
+            procs["service"].stdout.readline()
+            procs["consumer"] = subprocess.Popen([sys.executable, "-c", FLOOR_CONSUMER,
+                                                  server.url], stdout=subprocess.PIPE)
+            assert procs["consumer"].stdout is not None
+            procs["consumer"].stdout.readline()
+            procs["gateway"] = subprocess.Popen([sys.executable, "-c", FLOOR_GATEWAY,
+                                                 str(port), server.url])
+            wait_for_port(port, timeout=30, proc=procs["gateway"])
+            asyncio.run(load(port, "/echo", 200, 16, report_body))
+            usage = Usage({name: proc.pid for name, proc in procs.items()})
+            outcome = asyncio.run(load(port, "/echo", count, clients, report_body))
+            used = usage.stop()
+        finally:
+            for proc in procs.values():
+                proc.terminate()
+                proc.wait(10)
+            server.stop()
+    rate = len(outcome.accepted) / outcome.elapsed
+    lat = outcome.latencies
+    print(f"\nthe shape with no work (gateway → NATS request → service → JetStream → consumer):"
+          f"\n  accepted           {rate:8.1f} /s   errors {sum(outcome.errors.values())}"
+          f"\n  latency p50/95/99  {pct(lat, .5) * 1e3:6.1f} / {pct(lat, .95) * 1e3:6.1f} / "
+          f"{pct(lat, .99) * 1e3:6.1f} ms")
+    for name, (cpu, _) in used.items():
+        print(f"  {name:26s} CPU {cpu:5.0f} %  "
+              f"{cpu / 100 * usage.elapsed / count * 1e3:5.2f} ms/request")
+    return rate
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -352,9 +465,11 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
     rates = {backend: run_system(backend, args.count, args.clients, args.postgres)
              for backend in args.backends.split(",") if backend}
+    floor = run_floor(args.count * 2, args.clients)
     trivial = run_trivial(args.count * 2, args.clients)
     for backend, rate in rates.items():
-        print(f"ratio {backend} / trivial endpoint: {rate / trivial:.3f}")
+        print(f"ratio {backend} / trivial endpoint: {rate / trivial:.3f}, "
+              f"/ the shape with no work: {rate / floor:.3f}")
 
 
 if __name__ == "__main__":
