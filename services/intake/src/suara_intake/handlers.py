@@ -83,16 +83,18 @@ def build(settings: IntakeSettings | None = None) -> ServiceApp:
                                    lockout=timedelta(minutes=settings.receipt_lockout_minutes))
 
     async def submit(report: SubmitReport) -> SubmitReceipt:
-        async def file() -> tuple[SubmitReceipt, list[str]]:
-            async with app.transaction() as session:
-                sub, receipt, event = await service.submit(session, store, report,
-                                                           settings.organisations, policy, vault)
-                app.emit(session, Evt.SUBMISSION_RECEIVED, event)
-                used = await used_uploads(session, sub.form_version, report.answers)
-                reply = SubmitReceipt(reference=sub.reference, receipt=receipt,
-                                      status=sub.status)
-                app.keep_reply(session, reply)  # a retry after a crash gets it: one report only
+        async def stage(session: AsyncSession) -> tuple[SubmitReceipt, list[str]]:
+            sub, receipt, event = await service.submit(session, store, report,
+                                                       settings.organisations, policy, vault)
+            app.emit(session, Evt.SUBMISSION_RECEIVED, event)
+            used = await used_uploads(session, sub.form_version, report.answers)
+            reply = SubmitReceipt(reference=sub.reference, receipt=receipt, status=sub.status)
+            app.keep_reply(session, reply)  # a retry after a crash gets it: one report only
             return reply, used
+
+        async def file() -> tuple[SubmitReceipt, list[str]]:
+            # reports arriving together commit together (one INSERT per table, one COMMIT)
+            return await app.in_group(stage)
 
         reply, used = await service.with_fresh_reference(file)
         await discard(used)

@@ -132,8 +132,9 @@ async def _store(session: AsyncSession, organisation: str, language: str, filed:
             raise ValidationFailed("Files cannot be attached here.")
         answers = await seal_files(session, vault, key, filed.spec, answers)
     # no lookup first (a round trip per report, 15 % of intake's CPU under load): a reference
-    # already taken (one in a trillion) fails the flush below, and `with_fresh_reference`
-    # runs the whole transaction again with a new one
+    # already taken (one in a trillion) fails the commit, and `with_fresh_reference` runs the
+    # whole transaction again with a new one. Nothing is flushed here: the rows go out at
+    # commit, with those of the reports filed at the same moment (`ServiceApp.in_group`)
     reference = receipts.new_reference()
     reasons = forms.risk_reasons(filed.spec, answers)
     sub = Submission(
@@ -142,7 +143,6 @@ async def _store(session: AsyncSession, organisation: str, language: str, filed:
         risk="high" if reasons else "normal", risk_reasons=reasons, received_on=today(),
         status_changed_on=today(), receipt_salt=receipts.new_salt(), channel=channel)
     await content.set_answers(session, sub, answers, key)
-    await session.flush()
     event = SubmissionReceived(
         submission_id=sub.id, reference=reference, organisation=sub.organisation,
         form_version=sub.form_version, language=sub.language, risk=sub.risk,  # type: ignore[arg-type]

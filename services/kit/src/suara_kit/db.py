@@ -124,12 +124,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error. When
-        the database goes away during the commit itself, whether it committed is unknown:
-        that is a `CommitInDoubt`, not a plain failure (a caller told "failed" would do again
-        what may be done)."""
+        the database goes away during the commit itself (the rows already sent), whether it
+        committed is unknown: that is a `CommitInDoubt`, not a plain failure (a caller told
+        "failed" would do again what may be done)."""
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+                # what is still pending goes out first: a failure there (a constraint, a
+                # database that cannot be reached) leaves nothing committed, for certain
+                await session.flush()
                 try:
                     await session.commit()
                 except Exception as exc:

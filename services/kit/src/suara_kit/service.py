@@ -34,6 +34,7 @@ from suara_kit import migrate, replay, telemetry
 from suara_kit.clock import utcnow
 from suara_kit.db import Database
 from suara_kit.errors import Conflict, RefusedAfterCommit
+from suara_kit.groupcommit import GroupCommit
 from suara_kit.logs import configure_logging
 from suara_kit.messaging import (
     Concurrency,
@@ -54,6 +55,7 @@ D = TypeVar("D", bound=BaseModel)
 EVENTS_INFO = b"suara-events-v1"
 Req = TypeVar("Req", bound=BaseModel)
 Rep = TypeVar("Rep", bound=BaseModel)
+T = TypeVar("T")
 PARALLEL = 16  # events at once, for consumers of independent events (one per submission or case)
 
 
@@ -125,6 +127,8 @@ class ServiceApp:
                                      Callable[[], Awaitable[None]] | None]] = []
         self.rpc(f"{rpc_prefix}.health", HealthQuery, self._health)
         self.every(3600, "rpc-replay-purge", self.purge_replays)
+        self.grouped = GroupCommit(self.db, after_commit=self._wake_relay,
+                                   max_members=settings.rpc_concurrency)
         self._database_reached = time.monotonic()  # set again by `_check_database`
         self._database_away_logged = False
         self.every(DATABASE_CHECK_SECONDS, "database-check", self._check_database)
@@ -376,6 +380,27 @@ class ServiceApp:
         """A unit of work; committed events are handed to the relay right after commit."""
         async with self.db.transaction() as session:
             yield session
+        if self.relay:
+            self.relay.wake()
+
+    async def in_group(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work(session)` in a transaction shared with the work that arrives with it
+        (`suara_kit.groupcommit`): for handlers whose work only stages rows and computes its
+        reply, and may run twice (alone, when its group cannot commit). A reply kept with
+        `keep_reply` is kept anew on each run."""
+        keeping = _keeping.get()
+
+        async def run(session: AsyncSession) -> T:
+            if keeping is not None:
+                keeping.kept = False
+            return await work(session)
+
+        if not self.settings.group_commit:
+            async with self.transaction() as session:
+                return await run(session)
+        return await self.grouped.run(run)
+
+    def _wake_relay(self) -> None:
         if self.relay:
             self.relay.wake()
 

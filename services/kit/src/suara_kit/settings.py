@@ -55,6 +55,10 @@ class ServiceSettings(ProcessSettings):
             "`python -m suara_kit.probe ready` to ask this very replica; default "
             "<temp dir>/suara-<service>.instance"))
     rpc_concurrency: int = Field(default=32, ge=1, le=1000)
+    group_commit: bool = Field(default=True, validation_alias=_shared("GROUP_COMMIT"),
+                               description=(
+        "new reports that arrive together share one transaction (`suara_kit.groupcommit`); "
+        "false: one transaction each"))
 
     service_name: str = "suara"
     content_key: SecretStr = Field(default=SecretStr(DEV_CONTENT_KEY), description=(
