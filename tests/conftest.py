@@ -117,7 +117,7 @@ async def system(nats_url: str, database_url: Callable[[str], str], tmp_path: Pa
 POSTGRES_SUITES = frozenset({
     "test_journey.py", "test_retention.py", "test_mediation_booking.py", "test_referrals.py",
     "test_case_work.py", "test_notifications.py", "test_idempotency.py",
-    "test_journey_processes.py",
+    "test_journey_processes.py", "test_group_commit.py",
     # tests/faults: every fault on PostgreSQL, the deployment's database (and on SQLite too)
     "test_kill_each_process.py", "test_nats_restart.py", "test_postgres_outage.py",
     "test_scale_out.py",
