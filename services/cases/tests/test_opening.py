@@ -75,5 +75,18 @@ async def test_a_batch_opens_one_case_per_submission_even_when_one_comes_twice(
             cases = (await session.exec(select(Case))).all()
         assert sorted(c.submission_id for c in cases) == sorted(submissions)
         assert app.consumed["cases-submission-received"] == 6
+
+        # a later batch carries a submission whose case is open already (under a new event
+        # id) and a new one: the batch, which looks nothing up, fails on the constraint; one
+        # by one, the known one is skipped and the new one opened
+        late = uuid7()
+        await publish(app, [events[1], received(late, "SU-0000-0009")])
+
+        async def all_seen() -> bool:
+            return app.consumed["cases-submission-received"] == 8 and await settled()
+        await eventually(all_seen, timeout=15)
+        async with app.db.transaction() as session:
+            cases = (await session.exec(select(Case))).all()
+        assert sorted(c.submission_id for c in cases) == sorted([*submissions, late])
     finally:
         await app.stop()

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from suara_intake.handlers import MIGRATIONS
 from suara_intake.models import Outbox
-from suara_kit.db import CommitInDoubt, Database, UTCDateTime, is_sqlite, unreachable
+from suara_kit.db import CommitInDoubt, Database, UTCDateTime, is_sqlite, memoised, unreachable
 from suara_kit.faultproxy import FaultProxy
 from suara_kit.ids import uuid7
 from suara_kit.testing import migrated
@@ -140,3 +140,27 @@ async def test_losing_the_database_during_the_commit_is_a_commit_in_doubt(
     finally:
         await database.dispose()
         proxy.close()
+
+
+async def test_a_memoised_lookup_runs_once_per_transaction_and_again_after_a_flush(
+        db: Database) -> None:
+    loads: list[int] = []
+
+    async def load() -> list[int]:
+        loads.append(1)
+        return [1, 2]
+
+    async with db.transaction() as session:
+        first = await memoised(session, ("staff", "tenaganita"), load)
+        first.append(99)  # a caller's copy: the memo is not changed by it
+        assert await memoised(session, ("staff", "tenaganita"), load) == [1, 2]
+        assert len(loads) == 1
+        await memoised(session, ("staff", "apmm"), load)  # another key: its own load
+        assert len(loads) == 2
+        session.add(row(datetime.now(UTC)))
+        await session.flush()  # the transaction wrote: what it read may have changed
+        await memoised(session, ("staff", "tenaganita"), load)
+        assert len(loads) == 3
+    async with db.transaction() as session:  # a new transaction reads afresh
+        await memoised(session, ("staff", "tenaganita"), load)
+    assert len(loads) == 4

@@ -75,7 +75,7 @@ async def test_a_member_that_fails_takes_only_its_own_rows_out(db: Database) -> 
     outcomes = await asyncio.gather(group.run(filing(1)),
                                     group.run(refused), group.run(filing(2)),
                                     return_exceptions=True)
-    assert outcomes[0] == "receipt-1" and outcomes[2] == "receipt-2"
+    assert (outcomes[0], outcomes[2]) == ("receipt-1", "receipt-2")
     assert isinstance(outcomes[1], ValidationFailed)
     assert await stored(db) == [(1, "R-1"), (2, "R-2")]
     assert group.members == 2
@@ -101,7 +101,7 @@ async def test_when_the_group_cannot_commit_each_member_runs_alone_with_its_own_
         group.run(counted(1, "R-1")), group.run(counted(2, "R-SAME")),
         group.run(counted(3, "R-3")), group.run(counted(4, "R-SAME")),
         return_exceptions=True)
-    assert outcomes[0] == "receipt-1" and outcomes[2] == "receipt-3"
+    assert (outcomes[0], outcomes[2]) == ("receipt-1", "receipt-3")
     assert {type(o) for o in (outcomes[1], outcomes[3])} == {str, IntegrityError}
     kept = await stored(db)
     assert [ref for _, ref in kept].count("R-SAME") == 1
@@ -173,5 +173,6 @@ async def test_a_database_away_before_the_commit_is_a_plain_failure_for_each(
                                         return_exceptions=True)
     finally:
         await db.dispose()
-    assert outcomes and all(isinstance(o, Exception) and not isinstance(o, CommitInDoubt)
-                            for o in outcomes), outcomes
+    assert len(outcomes) == 3
+    assert all(isinstance(o, Exception) and not isinstance(o, CommitInDoubt)
+               for o in outcomes), outcomes

@@ -29,6 +29,7 @@ from suara_contracts.rpc import (
 )
 from suara_kit import paging
 from suara_kit.clock import today
+from suara_kit.db import in_batch
 from suara_kit.errors import Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 
@@ -37,8 +38,10 @@ HANDLER = "case-handler"
 
 async def open_case(session: AsyncSession, event: SubmissionReceived,
                     acknowledge_within: timedelta) -> CaseOpened | None:
-    """Open the one case for a submission; None if it already exists."""
-    if await repository.case_of_submission(session, event.submission_id):
+    """Open the one case for a submission; None if it already exists. In a consumer's batch
+    the lookup is left to the unique constraint on the submission (`in_batch`)."""
+    if not in_batch(session) and await repository.case_of_submission(session,
+                                                                     event.submission_id):
         return None
     case = Case(id=uuid7(), submission_id=event.submission_id, reference=event.reference,
                 organisation=event.organisation, status=CaseStatus.RECEIVED, risk=event.risk,

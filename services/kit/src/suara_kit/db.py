@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event, exc, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Session, registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -148,3 +150,33 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+MEMO = "suara.memo"
+BATCH = "suara.batch"
+
+
+def in_batch(session: AsyncSession) -> bool:
+    """Whether this transaction handles a batch of events (`ServiceApp.on_event(batch=True)`).
+    A handler may then skip a lookup that only guards against a duplicate that a unique
+    constraint also refuses: the duplicate fails the batch's commit, and the consumer handles
+    the events one by one, where the lookup runs (a round trip per event saved in the usual
+    case, where there is no duplicate)."""
+    return bool(session.info.get(BATCH))
+
+
+async def memoised(session: AsyncSession, key: tuple[Any, ...],
+                   load: Callable[[], Awaitable[list[T]]]) -> list[T]:
+    """`load()` once per transaction for `key` (a copy of the list each time): a consumer
+    handling fifty events in one transaction asks the organisation's staff once, not fifty
+    times. Forgotten at every flush, so a transaction that writes what it read reads it
+    again."""
+    cache: dict[tuple[Any, ...], list[T]] = session.info.setdefault(MEMO, {})
+    if key not in cache:
+        cache[key] = await load()
+    return list(cache[key])
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_memo(session: Session, _context: Any) -> None:
+    session.info.pop(MEMO, None)

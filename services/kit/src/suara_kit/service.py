@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from suara_contracts.rpc import Health, HealthQuery
 from suara_kit import migrate, replay, telemetry
 from suara_kit.clock import utcnow
-from suara_kit.db import Database
+from suara_kit.db import BATCH, Database
 from suara_kit.errors import Conflict, RefusedAfterCommit
 from suara_kit.groupcommit import GroupCommit
 from suara_kit.logs import configure_logging
@@ -448,6 +448,7 @@ class ServiceApp:
                 events.append((msg, event_id, model.model_validate(raw)))
             now = utcnow()
             async with self.transaction() as session:
+                session.info[BATCH] = True  # see `suara_kit.db.in_batch`
                 session.add_all([inbox(event_id=event_id, consumer=durable, handled_at=now)
                                  for _, event_id, _ in events])
                 await session.flush()

@@ -14,6 +14,7 @@ from suara_contracts.events import CaseOpened, SessionProposed
 from suara_contracts.rpc import Actor, ProposeSession, SessionView
 from suara_contracts.subjects import Evt
 from suara_kit.clock import today, utcnow
+from suara_kit.db import in_batch
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_mediation import repository
@@ -26,11 +27,14 @@ NO_SUCH_CASE = "no such case, or it is not open yet"
 
 
 async def case_opened(session: AsyncSession, event: CaseOpened) -> None:
-    """Remember an opened case; a repeated event changes nothing. Nothing pending is flushed
-    for the lookup: a consumer's batch inserts its cases together at commit (the same case
-    twice in one batch fails on the primary key, and the consumer handles them one by one)."""
-    with session.no_autoflush:
-        known = await repository.case_by_id(session, event.case_id)
+    """Remember an opened case; a repeated event changes nothing. In a consumer's batch there
+    is no lookup (`in_batch`): the cases go in together at commit, and a case known already
+    (or twice in the batch) fails on the primary key, so the consumer handles the events one
+    by one, where the lookup runs."""
+    known = None
+    if not in_batch(session):
+        with session.no_autoflush:
+            known = await repository.case_by_id(session, event.case_id)
     if known is None:
         session.add(KnownCase(case_id=event.case_id, organisation=event.organisation,
                               opened_on=today()))

@@ -37,7 +37,7 @@ from suara_contracts.events import DeliveryDead
 from suara_contracts.subjects import dlq_subject
 from suara_kit.clock import utcnow
 from suara_kit.datakeys import ring_of
-from suara_kit.db import Database, is_sqlite
+from suara_kit.db import Database, is_sqlite, memoised
 from suara_kit.ids import uuid7
 from suara_kit.sealing import Sealer
 from suara_notification import templates, webhooks
@@ -99,10 +99,14 @@ def schedule_of(channel: str) -> tuple[int, ...]:
 
 
 async def staff_of(session: AsyncSession, organisation: str, role: str) -> list[StaffRecipient]:
-    """The organisation's registered staff holding `role`."""
-    rows = await session.exec(select(StaffRecipient)
-                              .where(StaffRecipient.organisation == organisation))
-    return [r for r in rows.all() if role in (r.roles or [])]
+    """The organisation's registered staff holding `role` (asked once per transaction)."""
+    async def load() -> list[StaffRecipient]:
+        rows = await session.exec(select(StaffRecipient)
+                                  .where(StaffRecipient.organisation == organisation))
+        return list(rows.all())
+
+    staff = await memoised(session, ("staff", organisation), load)
+    return [r for r in staff if role in (r.roles or [])]
 
 
 async def _staff_targets(session: AsyncSession, item: Planned) -> list[StaffRecipient]:

@@ -22,6 +22,7 @@ from suara_contracts.events import (
 )
 from suara_contracts.subjects import Evt
 from suara_kit.clock import utcnow
+from suara_kit.db import in_batch
 from suara_notification import delivery, partner_events, plan
 from suara_notification.models import CaseIndex, Notification
 from suara_notification.settings import NotificationSettings
@@ -54,8 +55,8 @@ async def _stale(session: AsyncSession, group: str, sequence: int) -> bool:
 
 async def _plan(session: AsyncSession, subject: str, event: BaseModel) -> list[plan.Planned]:
     now = utcnow()
-    if isinstance(event, CaseOpened):
-        if await _case(session, event.case_id) is None:
+    if isinstance(event, CaseOpened):  # in a batch, the primary key refuses a known case
+        if in_batch(session) or await _case(session, event.case_id) is None:
             session.add(CaseIndex(case_id=event.case_id, submission_id=event.submission_id,
                                   organisation=event.organisation, reference=event.reference))
         return plan.case_opened(event, event.risk)

@@ -39,6 +39,7 @@ from suara_contracts.webhooks import (
 )
 from suara_kit import paging
 from suara_kit.clock import utcnow
+from suara_kit.db import memoised
 from suara_kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from suara_kit.ids import uuid7
 from suara_kit.sealing import Sealer
@@ -300,13 +301,18 @@ async def replay(session: AsyncSession, command: ReplayWebhook) -> Replayed:
 
 async def endpoints_for(session: AsyncSession, organisation: str,
                         event_type: str) -> list[WebhookEndpoint]:
-    """The organisation's enabled endpoints subscribed to the event type."""
-    rows = await session.exec(select(WebhookEndpoint)
-                              .where(WebhookEndpoint.organisation == organisation,
-                                     col(WebhookEndpoint.enabled).is_(True))
-                              .order_by(col(WebhookEndpoint.id)))
+    """The organisation's enabled endpoints subscribed to the event type (the organisation's
+    endpoints are asked once per transaction)."""
+    async def load() -> list[WebhookEndpoint]:
+        rows = await session.exec(select(WebhookEndpoint)
+                                  .where(WebhookEndpoint.organisation == organisation,
+                                         col(WebhookEndpoint.enabled).is_(True))
+                                  .order_by(col(WebhookEndpoint.id)))
+        return list(rows.all())
+
     # at most 20 per organisation: the JSON list is matched here, the same on every database
-    return [r for r in rows if event_type in r.event_types]
+    endpoints = await memoised(session, ("webhook-endpoints", organisation), load)
+    return [r for r in endpoints if event_type in r.event_types]
 
 
 async def secrets_for(session: AsyncSession, endpoint_id: UUID, sealer: Sealer,
