@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 
 from suara_gateway import (
     api,
@@ -41,6 +42,14 @@ from suara_kit.messaging import connect
 DESCRIPTION = """Suara lets a migrant worker report a grievance without giving a name, and lets
 civil-society organisations handle it as a case. Reporters need no account: they keep a
 reference and a secret receipt. Staff and partner systems use OAuth2 bearer tokens."""
+
+
+NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's own telemetry is off: once a tracer provider is installed, it opens a SERVER span
+with the concrete path, the query string and the server's address (a report's reference, a
+console filter) and records metrics per request. The gateway's SERVER span is EdgeMiddleware's,
+which names the route template only. (It also asked the environment for the tracer provider
+on every request: a fifth of the gateway's CPU under load.)"""
 
 
 def create_app(settings: GatewaySettings | None = None,
@@ -79,7 +88,7 @@ def create_app(settings: GatewaySettings | None = None,
 
     app = FastAPI(title="Suara API", version="1.0.0", description=DESCRIPTION,
                   openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
-                  lifespan=lifespan)
+                  lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY)
     problems.install(app)
     console.install(app, settings, issuer_http)  # its pages answer typed errors under /console
     openapi_doc.install(app)

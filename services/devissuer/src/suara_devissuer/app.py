@@ -625,7 +625,8 @@ def create_app(settings: DevIssuerSettings | None = None,
     check_realm(realm)
     issuer = DevIssuer(realm, load_signing_key(settings.key_file), settings.base_url, clock)
     app = FastAPI(title="Suara development OIDC issuer", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None,  # FastAPI's own spans would record paths and queries
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.issuer = issuer
 
     @app.exception_handler(OAuthError)
