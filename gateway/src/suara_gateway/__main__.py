@@ -7,13 +7,16 @@ import uvicorn
 from suara_gateway.app import create_app
 from suara_gateway.settings import GatewaySettings
 from suara_kit.logs import configure_logging
+from suara_kit.service import settle_garbage_collector
 
 
 def main() -> None:
     """Run on the configured host and port, with uvicorn's own access log off."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False,
+    app = create_app(settings)
+    settle_garbage_collector()  # as the services do (suara_kit.service)
+    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False,
                 proxy_headers=False, server_header=False, log_config=None)
 
 
