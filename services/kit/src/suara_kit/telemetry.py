@@ -6,6 +6,7 @@ propagated, so nothing about a person can ride along).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -41,8 +42,11 @@ def shutdown_tracing() -> None:
         provider.shutdown()
 
 
+@functools.cache
 def tracer() -> trace.Tracer:
-    """Suara's tracer."""
+    """Suara's tracer, asked once: before a provider is installed it is a proxy that follows
+    the provider installed later. (`get_tracer` looked the provider up in the environment on
+    every call, two in a hundred of intake's samples under load.)"""
     return trace.get_tracer("suara")
 
 
