@@ -509,3 +509,20 @@ async def test_two_poison_messages_without_msg_id_both_reach_the_dlq(js: JetStre
     await js.publish(Evt.CASE_OPENED, b"second")
     await run_consumer(js, spec, lambda: settled(js, "kit-anon-poison", 2))
     assert await dlq_messages(js) == 2
+
+
+async def test_a_deployed_consumer_takes_the_new_ack_wait_when_its_service_starts(
+        js: JetStreamContext) -> None:
+    """The ack wait went from 30 s to 10 s: a durable consumer created by an older release is
+    updated in place by `ensure`, not refused as one that exists with another configuration."""
+    async def ignore(_: Msg) -> None:
+        return None
+
+    older = ConsumerSpec(durable="kit-ack-wait", subject=Evt.CASE_OPENED, handle=ignore,
+                         ack_wait=30.0)
+    await DurableConsumer(js, older).ensure()
+    assert (await js.consumer_info(EVENTS_STREAM, "kit-ack-wait")).config.ack_wait == 30.0
+    current = ConsumerSpec(durable="kit-ack-wait", subject=Evt.CASE_OPENED, handle=ignore)
+    assert current.ack_wait == 10.0
+    await DurableConsumer(js, current).ensure()
+    assert (await js.consumer_info(EVENTS_STREAM, "kit-ack-wait")).config.ack_wait == 10.0
