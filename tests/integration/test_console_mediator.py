@@ -20,20 +20,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlmodel import select
-
-from suara_kit.testing import eventually
-from suara_mediation.models import KnownCase
 
 from . import console_browser
 from .console_browser import PAGE_LIMIT
+from .mediation_case import open_case
 
 MEENA = "bbdef160-b0fa-52b9-9fd4-3af3b1801841"  # mediator.tenaganita in the realm file
 KL = ZoneInfo("Asia/Kuala_Lumpur")
 BASE = "/console/mediation"
-REPORT = {"organisation": "tenaganita", "answers": {
-    "categories": ["unpaid-wages"], "country": "MY",
-    "what_happened": "My employer in Petaling Jaya has kept my wages since June."}}
 WORKER = {"role": "worker", "alias": "Worker A", "timezone": "Asia/Kuala_Lumpur",
           "rest_days": [7], "quiet_hours": {"start": "21:00", "end": "07:00"}, "language": "id"}
 EMPLOYER = {"role": "employer", "alias": "Employer HR", "timezone": "Asia/Singapore"}
@@ -149,28 +143,6 @@ async def console(system: Any, nats_url: str) -> AsyncIterator[Callable[[], Brow
 # ------------------------------------------------------------------------------------------
 # the world a mediator works in, set up over the JSON API
 # ------------------------------------------------------------------------------------------
-async def open_case(system: Any) -> str:
-    """A case reported just now, known to mediation."""
-    handler = await system.auth("handler.tenaganita")
-    reply = await system.http.post("/api/v1/reports", json=REPORT)
-    assert reply.status_code == 201, reply.text
-    reference = reply.json()["reference"]
-
-    async def case_id() -> str | None:
-        items = (await system.http.get("/api/v1/cases", headers=handler)).json()["items"]
-        return next((c["case_id"] for c in items if c["reference"] == reference), None)
-
-    found = str(await eventually(case_id))
-    mediation = system.services["mediation-scheduling"]
-
-    async def known() -> bool:
-        async with mediation.transaction() as session:
-            return any(str(k.case_id) == found for k in await session.exec(select(KnownCase)))
-
-    await eventually(known)
-    return found
-
-
 async def api(system: Any, method: str, url: str, status: int, **more: Any) -> Any:
     headers = {**await system.auth("mediator.tenaganita"), **more.pop("headers", {})}
     reply = await system.http.request(method, url, headers=headers, **more)

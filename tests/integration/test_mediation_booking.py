@@ -14,35 +14,12 @@ from sqlmodel import col, select
 from suara_contracts.alerts import AlertView
 from suara_contracts.subjects import Evt
 from suara_gateway.api_alerts import wording
-from suara_kit.testing import eventually
-from suara_mediation.models import KnownCase, Outbox
+from suara_mediation.models import Outbox
+
+from .mediation_case import open_case
 
 KL = ZoneInfo("Asia/Kuala_Lumpur")
-REPORT = {"organisation": "tenaganita", "answers": {
-    "categories": ["unpaid-wages"], "country": "MY",
-    "what_happened": "My employer in Petaling Jaya has kept my wages since June."}}
 WEEKDAYS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in range(1, 8)]
-
-
-async def open_case(system: Any) -> str:
-    handler = await system.auth("handler.tenaganita")
-    reply = await system.http.post("/api/v1/reports", json=REPORT)
-    assert reply.status_code == 201, reply.text
-    reference = reply.json()["reference"]
-
-    async def case_id() -> str | None:
-        items = (await system.http.get("/api/v1/cases", headers=handler)).json()["items"]
-        return next((c["case_id"] for c in items if c["reference"] == reference), None)
-
-    found = str(await eventually(case_id))
-    mediation = system.services["mediation-scheduling"]
-
-    async def known() -> bool:
-        async with mediation.transaction() as session:
-            return any(str(k.case_id) == found for k in await session.exec(select(KnownCase)))
-
-    await eventually(known)
-    return found
 
 
 def ok(reply: Any, status: int) -> Any:

@@ -15,12 +15,10 @@ from suara_contracts.subjects import Evt
 from suara_kit.clock import today
 from suara_kit.ids import uuid7
 from suara_kit.testing import eventually
-from suara_mediation.models import KnownCase
 from suara_mediation.note_models import MediationNote
 
-REPORT = {"organisation": "tenaganita", "answers": {
-    "categories": ["unpaid-wages"], "country": "MY",
-    "what_happened": "My employer in Petaling Jaya has kept my wages since June."}}
+from .mediation_case import open_case
+
 WEEKDAYS = [{"weekday": d, "start": "08:00", "end": "18:00"} for d in range(1, 8)]
 
 WORKER_CAUCUS = "Worker fears the supervisor will cut her overtime if she names him."
@@ -31,26 +29,6 @@ JOINT = "Both sides agreed to meet again on Friday."
 def ok(reply: Any, status: int) -> Any:
     assert reply.status_code == status, reply.text
     return reply.json()
-
-
-async def open_case(system: Any) -> str:
-    """A case reported to Tenaganita, once mediation knows of it."""
-    handler = await system.auth("handler.tenaganita")
-    reference = ok(await system.http.post("/api/v1/reports", json=REPORT), 201)["reference"]
-
-    async def case_id() -> str | None:
-        items = (await system.http.get("/api/v1/cases", headers=handler)).json()["items"]
-        return next((c["case_id"] for c in items if c["reference"] == reference), None)
-
-    found = str(await eventually(case_id))
-    mediation = system.services["mediation-scheduling"]
-
-    async def known() -> bool:
-        async with mediation.transaction() as session:
-            return await session.get(KnownCase, UUID(found)) is not None
-
-    await eventually(known)
-    return found
 
 
 async def test_notes_per_side_and_the_parties_vote(system: Any) -> None:
