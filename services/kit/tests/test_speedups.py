@@ -13,7 +13,11 @@ import suara_kit  # noqa: F401  (applies the cache)
 from suara_kit import speedups
 
 
-class Row(SQLModel, table=True):
+class _Metadata(SQLModel):
+    metadata = SQLModel.metadata.__class__()  # not SQLModel's shared one
+
+
+class Row(_Metadata, table=True):
     __tablename__ = "speedups_row"
 
     id: int = Field(primary_key=True)
