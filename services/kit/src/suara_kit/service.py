@@ -398,8 +398,7 @@ class ServiceApp:
         """A unit of work; committed events are handed to the relay right after commit."""
         async with self.db.transaction() as session:
             yield session
-        if self.relay:
-            self.relay.wake()
+        self._wake_relay()
 
     async def in_group(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work(session)` in a transaction shared with the work that arrives with it
@@ -419,6 +418,7 @@ class ServiceApp:
         return await self.grouped.run(run)
 
     def _wake_relay(self) -> None:
+        """Hand what was just committed to the relay (events go out at once)."""
         if self.relay:
             self.relay.wake()
 
